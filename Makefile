@@ -1,0 +1,89 @@
+# wfhookd — plain GNU Make. `make` builds build/wfhookd; `make test` runs every test and ends
+# with "N passed, N failed"; `make run` serves the demo behind a private nginx.
+#
+# Project flags are kept apart from CXXFLAGS/CPPFLAGS/LDFLAGS, which stay the caller's
+# (dpkg-buildflags, sanitizer runs, `make CXXFLAGS=-O0`).
+
+VERSION := $(shell cat VERSION)
+CXX ?= g++
+CXXFLAGS ?= -O2 -g
+PKG_CONFIG ?= pkg-config
+
+# SANITIZE=address,undefined builds everything with those sanitizers, in its own tree.
+SANITIZE ?=
+ifeq ($(SANITIZE),)
+BUILD ?= build
+else
+BUILD ?= build/sanitize-$(subst $(comma),-,$(SANITIZE))
+SAN_FLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+comma := ,
+
+WF_CPPFLAGS := -DWFHOOKD_VERSION='"$(VERSION)"' -Isrc -MMD -MP
+WF_CXXFLAGS := -std=c++20 -Wall -Wextra -Werror -Wshadow -Wnon-virtual-dtor $(SAN_FLAGS)
+WF_LDFLAGS := $(SAN_FLAGS)
+LIBS := -lfcgi $(shell $(PKG_CONFIG) --libs fmt 2>/dev/null || echo -lfmt)
+TEST_LIBS := -lboost_unit_test_framework
+
+# Everything but main.cpp goes into a static library that the daemon, the tests and the
+# fuzzers link.
+SRCS := $(wildcard src/*.cpp src/actions/*.cpp)
+LIB_SRCS := $(filter-out src/main.cpp,$(SRCS))
+LIB_OBJS := $(LIB_SRCS:%.cpp=$(BUILD)/%.o)
+UNIT_SRCS := $(wildcard tests/unit/*.cpp tests/unit/actions/*.cpp)
+E2E_SRCS := $(wildcard tests/e2e/*.cpp)
+SUPPORT_SRCS := $(wildcard tests/support/*.cpp)
+UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/%.o)
+E2E_OBJS := $(E2E_SRCS:%.cpp=$(BUILD)/%.o)
+SUPPORT_OBJS := $(SUPPORT_SRCS:%.cpp=$(BUILD)/%.o)
+
+.PHONY: all test check unit e2e clean distclean run deps format format-check install uninstall
+all: $(BUILD)/wfhookd
+
+$(BUILD)/%.o: %.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(WF_CPPFLAGS) $(CPPFLAGS) $(WF_CXXFLAGS) $(CXXFLAGS) -c $< -o $@
+
+$(BUILD)/libwfhookd.a: $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/wfhookd: $(BUILD)/src/main.o $(BUILD)/libwfhookd.a
+	$(CXX) $(WF_LDFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
+
+$(BUILD)/tests/unit_tests: $(UNIT_OBJS) $(SUPPORT_OBJS) $(BUILD)/libwfhookd.a
+	$(CXX) $(WF_LDFLAGS) $(LDFLAGS) $^ $(LIBS) $(TEST_LIBS) -o $@
+
+$(BUILD)/tests/e2e_tests: $(E2E_OBJS) $(SUPPORT_OBJS) $(BUILD)/libwfhookd.a
+	$(CXX) $(WF_LDFLAGS) $(LDFLAGS) $^ $(LIBS) $(TEST_LIBS) -o $@
+
+# Test objects include Boost.Test's dynamic-link main.
+$(BUILD)/tests/%.o: WF_CPPFLAGS += -DBOOST_TEST_DYN_LINK -Itests
+
+# `make test`: unit tests, then end-to-end tests against the built binary through a real
+# nginx. Both always run; the last line sums them up.
+test check: $(BUILD)/wfhookd $(BUILD)/tests/unit_tests $(BUILD)/tests/e2e_tests
+	@scripts/run-tests $(BUILD)
+
+unit: $(BUILD)/tests/unit_tests
+	$(BUILD)/tests/unit_tests
+e2e: $(BUILD)/wfhookd $(BUILD)/tests/e2e_tests
+	WFHOOKD_BIN=$(BUILD)/wfhookd $(BUILD)/tests/e2e_tests
+
+run: deps $(BUILD)/wfhookd
+	@scripts/run-dev $(BUILD)/wfhookd
+
+deps:
+	@scripts/install-deps
+
+FORMAT_FILES := $(wildcard src/*.[ch]pp src/actions/*.[ch]pp tests/*/*.[ch]pp tests/unit/actions/*.cpp)
+format:
+	clang-format -i $(FORMAT_FILES)
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_FILES)
+
+clean:
+	rm -rf build
+distclean: clean
+	rm -rf .run
+
+-include $(LIB_OBJS:.o=.d) $(BUILD)/src/main.d $(UNIT_OBJS:.o=.d) $(E2E_OBJS:.o=.d) $(SUPPORT_OBJS:.o=.d)

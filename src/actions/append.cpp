@@ -1,0 +1,117 @@
+// The `append` action type: one JSON line per call, durable before success is answered.
+#include "action.hpp"
+
+#include "../clock.hpp"
+#include "../json_writer.hpp"
+#include "../log.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace wfhookd {
+
+const SettingSpec kAppendSettings[1] = {
+    {"file", true, "", SettingKind::file_path,
+     "absolute path of the JSON-lines file; created (mode 0640) if missing"},
+};
+
+namespace {
+
+ActionResult failure(const std::string& file, std::string_view what, int err) {
+    return {false, fmt::format("could not record the action ({})", strerror(err)),
+            fmt::format("{} {}: {}", what, file, strerror(err))};
+}
+
+// Length of the file up to and including its last newline (0 if it has none), or -1.
+off_t complete_length(int fd, off_t size) {
+    char buf[4096];
+    for (off_t end = size; end > 0;) {
+        const off_t start = std::max<off_t>(0, end - off_t(sizeof buf));
+        const ssize_t n = pread(fd, buf, static_cast<std::size_t>(end - start), start);
+        if (n != end - start) return -1;
+        if (const void* nl = memrchr(buf, '\n', static_cast<std::size_t>(n)))
+            return start + (static_cast<const char*>(nl) - buf) + 1;
+        end = start;
+    }
+    return 0;
+}
+
+// A worker killed in the middle of write(2) can leave a line without its newline. Under the
+// lock, cut the file back to its last complete line before appending, so the next line is
+// never glued onto a fragment (which was never acknowledged, so nothing is lost).
+bool repair_tail(int fd, const std::string& file) {
+    struct stat st {};
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) return true;
+    const off_t keep = complete_length(fd, st.st_size);
+    if (keep < 0) return false;
+    if (keep == st.st_size) return true;
+    if (ftruncate(fd, keep) != 0) return false;
+    log(Level::warning, "append: removed an incomplete last line ({} bytes) from {}",
+        st.st_size - keep, file);
+    return true;
+}
+
+} // namespace
+
+ActionResult run_append(const ActionConfig& config, const ActionCall& call) {
+    const std::string& file = config.setting("file");
+
+    std::string line;
+    JsonWriter w(line);
+    w.begin_object()
+        .field("time", rfc3339_now())
+        .field("action", call.action)
+        .field("documentId", call.document_id);
+    if (call.has_document_version_id)
+        w.field("documentVersionId", call.document_version_id);
+    else
+        w.key("documentVersionId").null();
+    w.field("username", call.username).end_object();
+    line.push_back('\n');
+
+    bool created = false;
+    int fd = open(file.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        fd = open(file.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC | O_CREAT | O_EXCL, 0640);
+        created = fd >= 0;
+        if (fd < 0 && errno == EEXIST) fd = open(file.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    }
+    if (fd < 0) return failure(file, "open", errno);
+
+    // flock serialises appenders in all workers and is dropped by the kernel if we die.
+    ActionResult result;
+    if (flock(fd, LOCK_EX) != 0) {
+        result = failure(file, "flock", errno);
+    } else if (!repair_tail(fd, file)) {
+        result = failure(file, "repair", errno);
+    } else {
+        struct stat st {};
+        fstat(fd, &st);
+        const ssize_t n = write(fd, line.data(), line.size());
+        if (n != static_cast<ssize_t>(line.size())) {
+            const int err = n < 0 ? errno : ENOSPC; // a short write means the disk filled up
+            // Take the fragment back now; if that fails too, repair_tail does it next time.
+            if (n > 0 && S_ISREG(st.st_mode) && ftruncate(fd, st.st_size) != 0)
+                log(Level::warning, "append: could not cut a partial line from {}", file);
+            result = failure(file, "write", err);
+        } else if (fsync(fd) != 0) {
+            result = failure(file, "fsync", errno);
+        } else if (created) {
+            // A new file's directory entry must be durable too.
+            const std::string dir = file.substr(0, std::max<std::size_t>(1, file.rfind('/')));
+            const int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (dfd < 0 || fsync(dfd) != 0) result = failure(dir, "fsync directory", errno);
+            if (dfd >= 0) close(dfd);
+        }
+    }
+    close(fd);
+    return result;
+}
+
+} // namespace wfhookd

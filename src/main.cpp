@@ -1,0 +1,83 @@
+// wfhookd: a Workfront Document Webhooks provider (custom actions) as a pre-forked FastCGI
+// daemon behind nginx.
+#include "config.hpp"
+#include "listener.hpp"
+#include "log.hpp"
+#include "master.hpp"
+#include "scoreboard.hpp"
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <unistd.h>
+
+#ifndef WFHOOKD_VERSION
+#define WFHOOKD_VERSION "0.0.0"
+#endif
+
+namespace {
+
+constexpr const char* kDefaultConfig = "/etc/wfhookd/wfhookd.conf";
+
+void usage(FILE* out) {
+    std::fprintf(out,
+                 "usage: wfhookd [-c FILE] [-t]\n"
+                 "  -c FILE  configuration file (default %s)\n"
+                 "  -t       check the configuration and exit: 0 if valid, 1 with one line\n"
+                 "           per problem if not\n"
+                 "  -V       print the version and exit\n"
+                 "  -h       this help\n"
+                 "Runs in the foreground; SIGHUP reloads the configuration, SIGTERM or SIGINT\n"
+                 "stop after the requests in flight. See wfhookd(8).\n",
+                 kDefaultConfig);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    using namespace wfhookd;
+    // Handlers first: a signal that arrives while we start must not kill us half-way.
+    Master::install_signal_handlers();
+
+    std::string config_path = kDefaultConfig;
+    bool test_only = false;
+    int opt;
+    while ((opt = getopt(argc, argv, "c:thV")) != -1) {
+        switch (opt) {
+        case 'c': config_path = optarg; break;
+        case 't': test_only = true; break;
+        case 'V': std::printf("wfhookd %s\n", WFHOOKD_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+
+    const ConfigResult loaded = load_config(config_path);
+    for (const std::string& w : loaded.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+    for (const std::string& e : loaded.errors) std::fprintf(stderr, "%s\n", e.c_str());
+    if (!loaded.errors.empty()) {
+        std::fprintf(stderr, "wfhookd: %zu problem%s in %s\n", loaded.errors.size(),
+                     loaded.errors.size() == 1 ? "" : "s", config_path.c_str());
+        return 1;
+    }
+    if (test_only) {
+        std::fprintf(stderr, "wfhookd: %s is valid (%zu action%s)\n", config_path.c_str(),
+                     loaded.config->actions.size(), loaded.config->actions.size() == 1 ? "" : "s");
+        return 0;
+    }
+
+    log_init();
+    Listener listener;
+    std::string error;
+    if (!open_listener(loaded.config->server, listener, error)) {
+        log(Level::error, "{}", error);
+        return 1;
+    }
+    Scoreboard* scoreboard = Scoreboard::create();
+    Master master(config_path, loaded.config, std::move(listener), scoreboard);
+    return master.run();
+}
