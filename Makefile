@@ -56,8 +56,9 @@ $(BUILD)/tests/unit_tests: $(UNIT_OBJS) $(SUPPORT_OBJS) $(BUILD)/libwfhookd.a
 $(BUILD)/tests/e2e_tests: $(E2E_OBJS) $(SUPPORT_OBJS) $(BUILD)/libwfhookd.a
 	$(CXX) $(WF_LDFLAGS) $(LDFLAGS) $^ $(LIBS) $(TEST_LIBS) -o $@
 
-# Test objects include Boost.Test's dynamic-link main.
-$(BUILD)/tests/%.o: WF_CPPFLAGS += -DBOOST_TEST_DYN_LINK -Itests
+# Test objects use Boost.Test's shared library; tests/support/counting_main.cpp is main().
+$(BUILD)/tests/%.o: WF_CPPFLAGS += -DBOOST_TEST_DYN_LINK -DBOOST_TEST_NO_MAIN \
+	-DBOOST_TEST_ALTERNATIVE_INIT_API -Itests
 
 # `make test`: unit tests, then end-to-end tests against the built binary through a real
 # nginx. Both always run; the last line sums them up.
