@@ -83,6 +83,10 @@ std::string_view endpoint_name(std::string_view path) {
 
 void route(const Context& ctx, const Request& req, Response& res, RouteInfo& info) {
     if (!req.malformed.empty()) return res.set_error(400, req.malformed);
+    // Whatever the endpoint: the body was not even read.
+    if (req.content_length > ctx.config->server.max_body_size)
+        return res.set_error(413, fmt::format("request body is {} bytes; the limit is {}",
+                                              req.content_length, ctx.config->server.max_body_size));
 
     const std::string_view name = endpoint_name(req.path);
     const Endpoint* ep = nullptr;
@@ -108,10 +112,6 @@ void route(const Context& ctx, const Request& req, Response& res, RouteInfo& inf
         if (req.username.size() > 255 || !is_valid_utf8(req.username))
             return res.set_error(400, "username header must be at most 255 bytes of UTF-8");
     }
-    if (req.content_length > ctx.config->server.max_body_size)
-        return res.set_error(413, fmt::format("request body is {} bytes; the limit is {}",
-                                              req.content_length, ctx.config->server.max_body_size));
-
     Params params;
     if (std::string error = parse_params(ctx, *ep, req.query, params); !error.empty())
         return res.set_error(400, error);

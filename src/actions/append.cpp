@@ -76,15 +76,15 @@ ActionResult run_append(const ActionConfig& config, const ActionCall& call) {
     line.push_back('\n');
 
     bool created = false;
-    int fd = open(file.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    int fd = open(file.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT) {
-        fd = open(file.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC | O_CREAT | O_EXCL, 0640);
+        fd = open(file.c_str(), O_RDWR | O_APPEND | O_CLOEXEC | O_CREAT | O_EXCL, 0640);
         created = fd >= 0;
-        if (fd < 0 && errno == EEXIST) fd = open(file.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+        if (fd < 0 && errno == EEXIST) fd = open(file.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
     }
     if (fd < 0) return failure(file, "open", errno);
 
-    // flock serialises appenders in all workers and is dropped by the kernel if we die.
+    // Read-write: repair_tail reads the end of the file. flock serialises appenders in all workers and is dropped by the kernel if we die.
     ActionResult result;
     if (flock(fd, LOCK_EX) != 0) {
         result = failure(file, "flock", errno);

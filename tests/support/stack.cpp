@@ -1,0 +1,194 @@
+#include "stack.hpp"
+
+#include "fcgi_client.hpp"
+
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <regex>
+#include <stdexcept>
+#include <unistd.h>
+
+namespace wftest {
+
+namespace {
+
+std::string random_key() {
+    std::random_device rd;
+    std::string key;
+    static constexpr char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 40; ++i) key.push_back(hex[rd() % 16]);
+    return key;
+}
+
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+    for (std::size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size()))
+        s.replace(p, from.size(), to);
+    return s;
+}
+
+// One self-signed certificate per test process.
+const TempDir& cert_dir() {
+    static TempDir dir;
+    static bool made = false;
+    if (!made) {
+        const std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+                                "-nodes -days 2 -subj /CN=localhost -keyout " +
+                                dir.file("key.pem") + " -out " + dir.file("cert.pem") +
+                                " >/dev/null 2>&1";
+        if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl failed");
+        made = true;
+    }
+    return dir;
+}
+
+} // namespace
+
+std::string source_dir() {
+    const char* d = std::getenv("WFHOOKD_SOURCE_DIR");
+    return d != nullptr ? d : ".";
+}
+
+std::string wfhookd_binary() {
+    const char* b = std::getenv("WFHOOKD_BIN");
+    return b != nullptr ? b : source_dir() + "/build/wfhookd";
+}
+
+std::string fixture(const std::string& name) { return source_dir() + "/tests/e2e/fixtures/" + name; }
+
+Wfhookd::Wfhookd(const TempDir& dir, const WfhookdOptions& options, const std::string& name)
+    : dir_(dir), name_(name), socket_(dir.file(name + ".sock")), config_(dir.file(name + ".conf")),
+      log_path_(dir.file(name + ".log")), api_key_(random_key()),
+      key_file_(dir.file(name + ".api-keys")), options_(options) {
+    dir.write(name + ".api-keys", "# test key\n" + api_key_ + "\n", 0600);
+    write_config(options);
+}
+
+Wfhookd::~Wfhookd() { stop(); }
+
+std::string Wfhookd::config_text() const {
+    std::string c = "[server]\n";
+    if (options_.listen) c += "listen = unix:" + socket_ + "\n";
+    c += options_.server;
+    c += "\n[service]\npublisher = Test Corp\n\n[auth]\napi_key_file = " + key_file_ + "\n";
+    c += options_.auth;
+    c += "\n" + options_.actions;
+    return c;
+}
+
+void Wfhookd::write_config(const WfhookdOptions& options) {
+    options_ = options;
+    // Write-then-rename, as an editor or config tool would: a reload never sees half a file.
+    dir_.write(name_ + ".conf.new", config_text());
+    std::rename(dir_.file(name_ + ".conf.new").c_str(), config_.c_str());
+}
+
+bool Wfhookd::start_and_wait_ready(const std::vector<std::string>& extra_env) {
+    const int before = log_count("ready:");
+    proc_ = Process({wfhookd_binary(), "-c", config_}, log_path_, extra_env);
+    return wait_until([&] { return log_count("ready:") > before || !proc_.running(); }, 15s) &&
+           proc_.running();
+}
+
+void Wfhookd::start(const std::vector<std::string>& extra_env) {
+    if (!start_and_wait_ready(extra_env))
+        throw std::runtime_error("wfhookd did not become ready; its log:\n" + log());
+}
+
+int Wfhookd::stop(int sig) { return proc_.pid() > 0 ? proc_.stop(sig) : -1; }
+
+int Wfhookd::log_count(const std::string& needle) const {
+    const std::string text = log();
+    int n = 0;
+    for (std::size_t p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) ++n;
+    return n;
+}
+
+bool Wfhookd::wait_log(const std::string& needle, int count, std::chrono::milliseconds timeout) const {
+    return wait_until([&] { return log_count(needle) >= count; }, timeout);
+}
+
+Nginx::Nginx(const TempDir& dir, const std::vector<std::string>& upstreams) {
+    prefix_ = dir.file("nginx");
+    const std::string conf_dir = prefix_ + "/conf";
+    std::string servers;
+    for (const std::string& u : upstreams) servers += (servers.empty() ? "" : ";\n        server ") + u;
+    const std::string templ = read_file(source_dir() + "/nginx/dev.conf.in");
+    if (templ.empty()) throw std::runtime_error("cannot read nginx/dev.conf.in");
+    for (const char* snippet : {"wfhookd-fastcgi.conf", "wfhookd-locations.conf", "wfhookd-errors.conf"})
+        dir.write(std::string("nginx/conf/snippets/") + snippet,
+                  read_file(source_dir() + "/nginx/" + snippet));
+    for (const char* t : {"client_body", "fastcgi", "proxy", "uwsgi", "scgi"})
+        dir.write(std::string("nginx/tmp/") + t + "/.keep", "");
+    // Several attempts: a port found free may be taken before nginx binds it.
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        http_port_ = free_port();
+        https_port_ = free_port();
+        std::string conf = templ;
+        conf = replace_all(conf, "@USER@", geteuid() == 0 ? "user root root;" : "");
+        conf = replace_all(conf, "@PREFIX@", prefix_);
+        conf = replace_all(conf, "@ACCESS_LOG@", prefix_ + "/access.log");
+        conf = replace_all(conf, "@UPSTREAM@", servers);
+        conf = replace_all(conf, "@HTTP_PORT@", std::to_string(http_port_));
+        conf = replace_all(conf, "@HTTPS_PORT@", std::to_string(https_port_));
+        conf = replace_all(conf, "@CERT@", cert_dir().file("cert.pem"));
+        conf = replace_all(conf, "@KEY@", cert_dir().file("key.pem"));
+        dir.write("nginx/conf/nginx.conf", conf);
+        proc_ = Process({"/usr/sbin/nginx", "-p", prefix_, "-c", conf_dir + "/nginx.conf", "-e",
+                         prefix_ + "/error.log"},
+                        prefix_ + "/stdout.log");
+        const bool up = wait_until(
+            [&] {
+                const int fd = connect_tcp("127.0.0.1", http_port_);
+                if (fd >= 0) close(fd);
+                return fd >= 0 || !proc_.running();
+            },
+            10s);
+        if (up && proc_.running()) return;
+        proc_.stop(SIGKILL);
+    }
+    throw std::runtime_error("nginx did not start:\n" + read_file(prefix_ + "/error.log"));
+}
+
+Nginx::~Nginx() { stop(); }
+
+void Nginx::stop() {
+    if (proc_.pid() > 0) proc_.stop(SIGTERM);
+}
+
+Stack::Stack(const WfhookdOptions& options)
+    : dir(), wfhookd(dir, options), nginx(dir, {"unix:" + wfhookd.socket_path()}) {
+    wfhookd.start();
+}
+
+HttpResponse Stack::request(const std::string& method, const std::string& target,
+                            const Headers& headers, const std::string& body) {
+    return http_request("127.0.0.1", nginx.http_port(), method, target, headers, body);
+}
+
+std::string exec_action(const std::string& name, const std::string& script,
+                        const std::string& args, int timeout, const std::string& extra) {
+    return "[action:" + name + "]\ntype = exec\ncommand = " + fixture(script) +
+           (args.empty() ? "" : " " + args) + "\ntimeout = " + std::to_string(timeout) + "\n" +
+           extra + "\n";
+}
+
+std::string url_encode(const std::string& s) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (const char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~') {
+            out.push_back(ch);
+        } else {
+            out.push_back('%');
+            out.push_back(hex[c >> 4]);
+            out.push_back(hex[c & 15]);
+        }
+    }
+    return out;
+}
+
+} // namespace wftest

@@ -1,0 +1,103 @@
+// The system under test, for end-to-end tests: the built wfhookd binary with a generated
+// config, behind a private nginx generated from nginx/dev.conf.in, on loopback ephemeral
+// ports. Everything is started in a temporary directory and stopped in the destructor.
+#pragma once
+
+#include "http_client.hpp"
+#include "process.hpp"
+#include "temp_dir.hpp"
+
+#include <csignal>
+
+#include <string>
+#include <vector>
+
+namespace wftest {
+
+// Where the sources are (nginx snippets, fixtures) and which binary to test.
+std::string source_dir();
+std::string wfhookd_binary();
+std::string fixture(const std::string& name); // tests/e2e/fixtures/NAME
+
+struct WfhookdOptions {
+    std::string server;      // lines added to [server] (after listen)
+    std::string auth;        // lines added to [auth]
+    std::string actions;     // [action:...] sections
+    bool listen = true;      // write listen = unix:<dir>/wfhookd.sock
+};
+
+// One wfhookd master (with its workers), run from `dir`.
+class Wfhookd {
+public:
+    Wfhookd(const TempDir& dir, const WfhookdOptions& options, const std::string& name = "wfhookd");
+    ~Wfhookd();
+
+    std::string config_text() const;
+    void write_config(const WfhookdOptions& options); // for reload tests
+    void start(const std::vector<std::string>& extra_env = {}); // waits for "ready:"
+    bool start_and_wait_ready(const std::vector<std::string>& extra_env = {});
+    int stop(int sig = SIGTERM);                 // returns the wait status
+    Process& process() { return proc_; }
+    pid_t pid() const { return proc_.pid(); }
+    std::vector<pid_t> workers() const { return children_of(proc_.pid()); }
+
+    const std::string& socket_path() const { return socket_; }
+    const std::string& config_path() const { return config_; }
+    const std::string& api_key() const { return api_key_; }
+    std::string log() const { return read_file(log_path_); }
+    // Waits until `needle` occurs in the log at least `count` times.
+    bool wait_log(const std::string& needle, int count = 1,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(15)) const;
+    int log_count(const std::string& needle) const;
+
+private:
+    const TempDir& dir_;
+    std::string name_, socket_, config_, log_path_, api_key_, key_file_;
+    WfhookdOptions options_;
+    Process proc_;
+};
+
+// A private nginx in front of one or more upstream servers ("unix:/path", "127.0.0.2:9000").
+class Nginx {
+public:
+    Nginx(const TempDir& dir, const std::vector<std::string>& upstreams);
+    ~Nginx();
+    unsigned short http_port() const { return http_port_; }
+    unsigned short https_port() const { return https_port_; }
+    void stop();
+
+private:
+    std::string prefix_;
+    unsigned short http_port_ = 0, https_port_ = 0;
+    Process proc_;
+};
+
+// The common case: one wfhookd behind one nginx.
+class Stack {
+public:
+    explicit Stack(const WfhookdOptions& options = {});
+    TempDir dir;
+    Wfhookd wfhookd;
+    Nginx nginx;
+
+    // GET (or another method) through nginx over HTTP.
+    HttpResponse request(const std::string& method, const std::string& target,
+                         const Headers& headers = {}, const std::string& body = {});
+    HttpResponse get(const std::string& target, const Headers& headers = {}) {
+        return request("GET", target, headers);
+    }
+    // The headers of an authenticated call: apiKey and username.
+    Headers auth(const std::string& username = "alice@example.com") const {
+        return {{"apiKey", wfhookd.api_key()}, {"username", username}};
+    }
+};
+
+// A config section for an exec action running fixture `script` with `args`.
+std::string exec_action(const std::string& name, const std::string& script,
+                        const std::string& args = "", int timeout = 10,
+                        const std::string& extra = "");
+
+// Percent-encodes everything but unreserved characters.
+std::string url_encode(const std::string& s);
+
+} // namespace wftest
