@@ -37,44 +37,65 @@ UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/%.o)
 E2E_OBJS := $(E2E_SRCS:%.cpp=$(BUILD)/%.o)
 SUPPORT_OBJS := $(SUPPORT_SRCS:%.cpp=$(BUILD)/%.o)
 
-.PHONY: all test check unit e2e clean distclean run deps format format-check install uninstall
+.PHONY: all test check test-build unit e2e clean distclean run deps format format-check install uninstall
 all: $(BUILD)/wfhookd
+
+# `make V=1` shows the full commands.
+V ?= 0
+ifeq ($(V),0)
+Q := @
+endif
 
 $(BUILD)/%.o: %.cpp
 	@mkdir -p $(@D)
-	$(CXX) $(WF_CPPFLAGS) $(CPPFLAGS) $(WF_CXXFLAGS) $(CXXFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CXX     $<")
+	$(Q)$(CXX) $(WF_CPPFLAGS) $(CPPFLAGS) $(WF_CXXFLAGS) $(CXXFLAGS) -c $< -o $@
 
 $(BUILD)/libwfhookd.a: $(LIB_OBJS)
-	$(AR) rcs $@ $^
+	$(Q)$(AR) rcs $@ $^
 
 $(BUILD)/wfhookd: $(BUILD)/src/main.o $(BUILD)/libwfhookd.a
-	$(CXX) $(WF_LDFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CXX) $(WF_LDFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
 
 $(BUILD)/tests/unit_tests: $(UNIT_OBJS) $(SUPPORT_OBJS) $(BUILD)/libwfhookd.a
-	$(CXX) $(WF_LDFLAGS) $(LDFLAGS) $^ $(LIBS) $(TEST_LIBS) -o $@
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CXX) $(WF_LDFLAGS) $(LDFLAGS) $^ $(LIBS) $(TEST_LIBS) -o $@
 
 $(BUILD)/tests/e2e_tests: $(E2E_OBJS) $(SUPPORT_OBJS) $(BUILD)/libwfhookd.a
-	$(CXX) $(WF_LDFLAGS) $(LDFLAGS) $^ $(LIBS) $(TEST_LIBS) -o $@
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CXX) $(WF_LDFLAGS) $(LDFLAGS) $^ $(LIBS) $(TEST_LIBS) -o $@
 
 # Test objects use Boost.Test's shared library; tests/support/counting_main.cpp is main().
 $(BUILD)/tests/%.o: WF_CPPFLAGS += -DBOOST_TEST_DYN_LINK -DBOOST_TEST_NO_MAIN \
 	-DBOOST_TEST_ALTERNATIVE_INIT_API -Itests
 
-# `make test`: unit tests, then end-to-end tests against the built binary through a real
-# nginx. Both always run; the last line sums them up.
-test check: $(BUILD)/wfhookd $(BUILD)/tests/unit_tests $(BUILD)/tests/e2e_tests
+# `make test`: installs missing Debian packages, builds, then runs the unit tests and the
+# end-to-end tests against the built binary through a real nginx. Both always run; the last
+# line sums them up. (Packages first, in a make of their own: compiling needs the headers.)
+test check:
+	@scripts/install-deps test
+	@$(MAKE) --no-print-directory test-build
 	@scripts/run-tests $(BUILD)
 
-unit: $(BUILD)/tests/unit_tests
-	$(BUILD)/tests/unit_tests
-e2e: $(BUILD)/wfhookd $(BUILD)/tests/e2e_tests
-	WFHOOKD_BIN=$(BUILD)/wfhookd $(BUILD)/tests/e2e_tests
+test-build: $(BUILD)/wfhookd $(BUILD)/tests/unit_tests $(BUILD)/tests/e2e_tests
 
-run: deps $(BUILD)/wfhookd
-	@scripts/run-dev $(BUILD)/wfhookd
+unit: $(BUILD)/tests/unit_tests
+	WFHOOKD_TEST_SUITE=unit $(BUILD)/tests/unit_tests
+e2e: $(BUILD)/wfhookd $(BUILD)/tests/e2e_tests
+	WFHOOKD_TEST_SUITE=e2e WFHOOKD_SOURCE_DIR=$(CURDIR) WFHOOKD_BIN=$(CURDIR)/$(BUILD)/wfhookd \
+		$(BUILD)/tests/e2e_tests
+
+# `make run`: the demo service behind a private nginx on 127.0.0.1:8080 and :8443.
+HTTP_PORT ?= 8080
+HTTPS_PORT ?= 8443
+run:
+	@scripts/install-deps run
+	@$(MAKE) --no-print-directory $(BUILD)/wfhookd
+	@HTTP_PORT=$(HTTP_PORT) HTTPS_PORT=$(HTTPS_PORT) scripts/run-dev $(BUILD)/wfhookd
 
 deps:
-	@scripts/install-deps
+	@scripts/install-deps test
 
 FORMAT_FILES := $(wildcard src/*.[ch]pp src/actions/*.[ch]pp tests/*/*.[ch]pp tests/unit/actions/*.cpp)
 format:

@@ -11,11 +11,13 @@ namespace wfhookd {
 
 std::string ListenAddress::to_string() const {
     switch (kind) {
-    case Kind::unix_path: return "unix:" + path;
+    case Kind::unix_path:
+        return "unix:" + path;
     case Kind::tcp:
         return host.find(':') != std::string::npos ? fmt::format("tcp:[{}]:{}", host, port)
                                                    : fmt::format("tcp:{}:{}", host, port);
-    case Kind::inherited: break;
+    case Kind::inherited:
+        break;
     }
     return "inherited socket";
 }

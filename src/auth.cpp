@@ -21,7 +21,8 @@ std::string_view check_auth(const AuthConfig& auth, std::string_view api_key,
                             std::string_view username) {
     if (api_key.empty()) return "missing apiKey header";
     bool match = false;
-    for (const std::string& key : auth.keys) match |= constant_time_equal(api_key, key);
+    for (const std::string& key : auth.keys)
+        match |= constant_time_equal(api_key, key);
     if (!match) return "invalid apiKey";
     if (username.empty()) return "missing username header";
     if (!auth.users.empty() &&

@@ -51,11 +51,15 @@ constexpr KeyInfo kKeys[] = {
 
 constexpr std::string_view kCommonActionKeys[] = {"type", "display_name", "max_concurrent"};
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 std::string_view trim(std::string_view s) {
-    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+    while (!s.empty() && is_space(s.front()))
+        s.remove_prefix(1);
+    while (!s.empty() && is_space(s.back()))
+        s.remove_suffix(1);
     return s;
 }
 
@@ -99,19 +103,31 @@ bool parse_bool(std::string_view s, bool& out) {
     return false;
 }
 
-std::vector<std::string> split_words(std::string_view s) { return split_command(s); }
+std::vector<std::string> split_words(std::string_view s) {
+    return split_command(s);
+}
 
 bool valid_action_name(std::string_view name) {
     if (name.empty() || name.size() > kMaxNameLength) return false;
     for (std::size_t i = 0; i < name.size(); ++i) {
         const char c = name[i];
-        const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        const bool alnum =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
         if (!alnum && (i == 0 || (c != '_' && c != '-' && c != '.'))) return false;
     }
     return true;
 }
 
-std::string describe_errno(int e) { return std::strerror(e); }
+std::string known_types() {
+    std::string known;
+    for (const ActionType& t : action_types())
+        known += (known.empty() ? "" : ", ") + std::string(t.name);
+    return known;
+}
+
+std::string describe_errno(int e) {
+    return std::strerror(e);
+}
 
 class Loader {
 public:
@@ -140,6 +156,7 @@ public:
                                     "[action:NAME])");
             }
         }
+        empty_sections(tree);
         if (!seen_auth) section_error("auth", "missing section: api_key_file is required");
         cross_checks();
     }
@@ -168,6 +185,24 @@ private:
         return true;
     }
 
+    // PropertyTree drops a section that has no keys. Check those names too, so an empty
+    // [action:NAME] (no type) or a misspelt empty section is an error, not silently nothing.
+    void empty_sections(const pt::ptree& tree) {
+        std::istringstream lines(text_);
+        std::string line;
+        while (std::getline(lines, line)) {
+            const std::string_view t = trim(line);
+            if (!t.starts_with("[")) continue;
+            const std::string name(trim(t.substr(1, t.find(']') - 1)));
+            if (tree.find(name) != tree.not_found()) continue;
+            if (name.rfind("action:", 0) == 0)
+                action(name, pt::ptree());
+            else if (name != "server" && name != "service" && name != "auth")
+                section_error(name, "unknown section (known: [server], [service], [auth], "
+                                    "[action:NAME])");
+        }
+    }
+
     // PropertyTree reports "duplicate section name" / "duplicate key name" with a line number
     // only; name the section and key so the message stands on its own.
     void ini_error(const pt::ini_parser_error& e) {
@@ -182,13 +217,14 @@ private:
         const std::string msg = e.message();
         const std::string where = fmt::format("{}: line {}", path_, e.line());
         if (msg.find("duplicate section") != std::string::npos) {
-            result_.errors.push_back(fmt::format(
-                "{}: [{}]: {}", where, section,
-                section.rfind("action:", 0) == 0 ? "duplicate action (each action name once)"
-                                                 : "duplicate section"));
+            result_.errors.push_back(fmt::format("{}: [{}]: {}", where, section,
+                                                 section.rfind("action:", 0) == 0
+                                                     ? "duplicate action (each action name once)"
+                                                     : "duplicate section"));
         } else if (msg.find("duplicate key") != std::string::npos) {
             const std::string key(trim(t.substr(0, t.find('='))));
-            result_.errors.push_back(fmt::format("{}: [{}] {}: duplicate key", where, section, key));
+            result_.errors.push_back(
+                fmt::format("{}: [{}] {}: duplicate key", where, section, key));
         } else {
             result_.errors.push_back(fmt::format("{}: {}: \"{}\"", where, msg, t));
         }
@@ -208,9 +244,8 @@ private:
     }
 
     static bool is_known(std::string_view section, std::string_view key) {
-        return std::any_of(std::begin(kKeys), std::end(kKeys), [&](const KeyInfo& k) {
-            return k.section == section && k.key == key;
-        });
+        return std::any_of(std::begin(kKeys), std::end(kKeys),
+                           [&](const KeyInfo& k) { return k.section == section && k.key == key; });
     }
 
     // Visits the section's keys: unknown keys are errors, known ones go to `apply`.
@@ -226,11 +261,12 @@ private:
     }
 
     template <typename T>
-    void uint_key(std::string_view sec, std::string_view key, std::string_view v, T& out,
-                  T min, T max) {
+    void uint_key(std::string_view sec, std::string_view key, std::string_view v, T& out, T min,
+                  T max) {
         T n{};
         if (!parse_number(v, n) || n < min || n > max)
-            key_error(sec, key, fmt::format("\"{}\" is not a whole number from {} to {}", v, min, max));
+            key_error(sec, key,
+                      fmt::format("\"{}\" is not a whole number from {} to {}", v, min, max));
         else
             out = n;
     }
@@ -246,7 +282,8 @@ private:
             } else if (key == "socket_mode") {
                 unsigned mode = 0;
                 if (!parse_number(v, mode, 8) || mode > 0777)
-                    key_error("server", key, fmt::format("\"{}\" is not an octal mode such as 0660", v));
+                    key_error("server", key,
+                              fmt::format("\"{}\" is not an octal mode such as 0660", v));
                 else
                     s.socket_mode = mode;
             } else if (key == "socket_group") {
@@ -274,7 +311,8 @@ private:
                 if (!parse_size(v, n) || n < 1024 || n > (std::size_t(1) << 30))
                     key_error("server", key,
                               fmt::format("\"{}\" is not a size from 1k to 1024m (bytes, or "
-                                          "with a k or m suffix)", v));
+                                          "with a k or m suffix)",
+                                          v));
                 else
                     (key == "max_query_size" ? s.max_query_size : s.max_body_size) = n;
             } else if (key == "status") {
@@ -352,9 +390,8 @@ private:
         for (unsigned n = 1; std::getline(in, line); ++n) {
             const std::string_view k = trim(line);
             if (k.empty() || k.front() == '#') continue;
-            const bool printable = std::all_of(k.begin(), k.end(), [](char c) {
-                return c > 0x20 && c < 0x7F;
-            });
+            const bool printable =
+                std::all_of(k.begin(), k.end(), [](char c) { return c > 0x20 && c < 0x7F; });
             // The key itself never appears in a message: only where it is and what is wrong.
             if (!printable)
                 key_error("auth", "api_key_file",
@@ -363,7 +400,8 @@ private:
             else if (k.size() < 16 || k.size() > 1024)
                 key_error("auth", "api_key_file",
                           fmt::format("{} line {}: a key must be 16 to 1024 characters long "
-                                      "(this one has {})", file, n, k.size()));
+                                      "(this one has {})",
+                                      file, n, k.size()));
             else
                 c_.auth.keys.emplace_back(k);
         }
@@ -397,10 +435,8 @@ private:
             if (key == "type") {
                 a.type = find_action_type(v);
                 if (a.type == nullptr) {
-                    std::string known;
-                    for (const ActionType& t : action_types())
-                        known += (known.empty() ? "" : ", ") + std::string(t.name);
-                    key_error(section, key, fmt::format("unknown type \"{}\" (known: {})", v, known));
+                    key_error(section, key,
+                              fmt::format("unknown type \"{}\" (known: {})", v, known_types()));
                     return;
                 }
             } else if (key == "display_name") {
@@ -414,7 +450,7 @@ private:
             }
         }
         if (a.type == nullptr) {
-            key_error(section, "type", "required (one of: exec, append, noop)");
+            key_error(section, "type", fmt::format("required (one of: {})", known_types()));
             return;
         }
         for (const auto& [key, v] : given) {
@@ -424,7 +460,8 @@ private:
                 std::string allowed;
                 for (const std::string_view k : kCommonActionKeys)
                     allowed += std::string(allowed.empty() ? "" : ", ") + std::string(k);
-                for (const SettingSpec& s : specs) allowed += ", " + std::string(s.key);
+                for (const SettingSpec& s : specs)
+                    allowed += ", " + std::string(s.key);
                 key_error(section, key,
                           fmt::format("unknown key for a {} action (allowed: {})", a.type->name,
                                       allowed));
@@ -457,11 +494,13 @@ private:
         };
         if (v.empty()) return fail("must not be empty");
         switch (spec.kind) {
-        case SettingKind::text: return true;
+        case SettingKind::text:
+            return true;
         case SettingKind::seconds: {
             unsigned n = 0;
             if (!parse_number(v, n) || n < 1 || n > 86400)
-                return fail(fmt::format("\"{}\" is not a whole number of seconds from 1 to 86400", v));
+                return fail(
+                    fmt::format("\"{}\" is not a whole number of seconds from 1 to 86400", v));
             return true;
         }
         case SettingKind::command: {
@@ -469,13 +508,22 @@ private:
             const std::string& prog = argv.front();
             if (prog.front() != '/')
                 return fail(fmt::format("\"{}\" is not an absolute path (no shell and no PATH "
-                                        "search: write /usr/bin/{})", prog, prog));
+                                        "search: write /usr/bin/{})",
+                                        prog, prog));
             struct stat st {};
             if (stat(prog.c_str(), &st) != 0)
                 return fail(fmt::format("{}: {}", prog, describe_errno(errno)));
-            if (!S_ISREG(st.st_mode) || access(prog.c_str(), X_OK) != 0 ||
-                (st.st_mode & 0111) == 0)
+            if (!S_ISREG(st.st_mode) || access(prog.c_str(), X_OK) != 0 || (st.st_mode & 0111) == 0)
                 return fail(fmt::format("{} is not an executable file", prog));
+            return true;
+        }
+        case SettingKind::directory: {
+            if (v.front() != '/') return fail(fmt::format("\"{}\" is not an absolute path", v));
+            struct stat st {};
+            if (stat(v.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+                return fail(fmt::format("directory {} does not exist", v));
+            if (access(v.c_str(), W_OK | X_OK) != 0)
+                return fail(fmt::format("cannot create files in {}: {}", v, describe_errno(errno)));
             return true;
         }
         case SettingKind::file_path: {
@@ -487,10 +535,13 @@ private:
                 return fail(fmt::format("directory {} does not exist", dir));
             if (stat(v.c_str(), &st) == 0) {
                 if (!S_ISREG(st.st_mode)) return fail(fmt::format("{} is not a regular file", v));
-                if (access(v.c_str(), W_OK) != 0)
-                    return fail(fmt::format("{} is not writable: {}", v, describe_errno(errno)));
+                // Read as well: a partial last line left by a crash is found by reading.
+                if (access(v.c_str(), R_OK | W_OK) != 0)
+                    return fail(fmt::format("{} is not readable and writable: {}", v,
+                                            describe_errno(errno)));
             } else if (access(dir.c_str(), W_OK) != 0) {
-                return fail(fmt::format("cannot create files in {}: {}", dir, describe_errno(errno)));
+                return fail(
+                    fmt::format("cannot create files in {}: {}", dir, describe_errno(errno)));
             }
             return true;
         }
@@ -504,6 +555,11 @@ private:
         for (const ActionConfig& a : c_.actions) {
             for (const SettingSpec& spec : a.type->settings) {
                 if (spec.kind != SettingKind::seconds || spec.key != "timeout") continue;
+                // A timeout that failed its own check was reported and left out of settings,
+                // where a.seconds() would throw.
+                if (std::none_of(a.settings.begin(), a.settings.end(),
+                                 [&](const auto& kv) { return kv.first == spec.key; }))
+                    continue;
                 if (a.seconds("timeout") >= deadline)
                     key_error("action:" + a.name, "timeout",
                               fmt::format("{} must be less than [server] request_timeout ({}), or "
@@ -536,6 +592,8 @@ ConfigResult load_config(const std::string& path) {
     return result;
 }
 
-std::span<const KeyInfo> config_keys() { return kKeys; }
+std::span<const KeyInfo> config_keys() {
+    return kKeys;
+}
 
 } // namespace wfhookd

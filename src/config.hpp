@@ -15,9 +15,9 @@
 namespace wfhookd {
 
 struct ServerConfig {
-    ListenAddress listen;          // kind inherited when `listen` is absent
+    ListenAddress listen; // kind inherited when `listen` is absent
     unsigned socket_mode = 0660;
-    std::string socket_group;      // empty: leave the group alone
+    std::string socket_group; // empty: leave the group alone
     int backlog = 511;
     unsigned workers = 4;
     unsigned shutdown_timeout = 30; // seconds a stop waits for requests in flight
@@ -27,13 +27,13 @@ struct ServerConfig {
     std::uint64_t max_requests_jitter = 0;
     std::size_t max_query_size = 8192;
     std::size_t max_body_size = 65536;
-    bool status = false;            // serve GET /status
+    bool status = false;                   // serve GET /status
     std::vector<AddressPrefix> allow_from; // empty: any peer
 };
 
 struct ServiceConfig {
     std::string publisher = "wfhookd";
-    std::string version;           // default: wfhookd's own version
+    std::string version; // default: wfhookd's own version
 };
 
 struct AuthConfig {

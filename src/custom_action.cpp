@@ -28,7 +28,8 @@ void handle_custom_action(const Context& ctx, const Call& call, Response& res) {
 
     if (result.ok) return res.set_success();
     res.set_error(500, fmt::format("{} failed: {}", action->display_name, result.error));
-    if (!result.detail.empty()) fmt::format_to(std::back_inserter(res.log_error), " [{}]", result.detail);
+    if (!result.detail.empty())
+        fmt::format_to(std::back_inserter(res.log_error), " [{}]", result.detail);
 }
 
 } // namespace wfhookd

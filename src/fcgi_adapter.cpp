@@ -16,17 +16,21 @@ struct ParamTarget {
 };
 
 constexpr ParamTarget kTargets[] = {
-    {"REQUEST_METHOD", &Request::method},     {"DOCUMENT_URI", &Request::path},
-    {"QUERY_STRING", &Request::query},        {"HTTP_APIKEY", &Request::api_key},
-    {"HTTP_USERNAME", &Request::username},    {"REMOTE_ADDR", &Request::remote_addr},
+    {"REQUEST_METHOD", &Request::method},  {"DOCUMENT_URI", &Request::path},
+    {"QUERY_STRING", &Request::query},     {"HTTP_APIKEY", &Request::api_key},
+    {"HTTP_USERNAME", &Request::username}, {"REMOTE_ADDR", &Request::remote_addr},
     {"REQUEST_ID", &Request::request_id},
 };
 
 } // namespace
 
-bool fcgi_init() { return FCGX_Init() == 0; }
+bool fcgi_init() {
+    return FCGX_Init() == 0;
+}
 
-FcgiAdapter::FcgiAdapter() { FCGX_InitRequest(&req_, -1, 0); }
+FcgiAdapter::FcgiAdapter() {
+    FCGX_InitRequest(&req_, -1, 0);
+}
 
 FcgiAdapter::~FcgiAdapter() {
     if (req_.ipcFd >= 0) close(req_.ipcFd);
@@ -67,13 +71,14 @@ bool FcgiAdapter::read_request(int fd, std::size_t max_body_size, Request& out) 
         }
     }
     // Fall back for front ends that do not send DOCUMENT_URI.
-    if (!seen[1]) out.path = !script_name.empty() ? script_name
-                                                  : request_uri.substr(0, request_uri.find('?'));
+    if (!seen[1])
+        out.path =
+            !script_name.empty() ? script_name : request_uri.substr(0, request_uri.find('?'));
 
     if (!content_length.empty()) {
-        const auto [p, ec] = std::from_chars(content_length.data(),
-                                             content_length.data() + content_length.size(),
-                                             out.content_length);
+        const auto [p, ec] =
+            std::from_chars(content_length.data(), content_length.data() + content_length.size(),
+                            out.content_length);
         if (ec != std::errc() || p != content_length.data() + content_length.size())
             out.malformed = "CONTENT_LENGTH is not a number";
     }
@@ -84,7 +89,8 @@ bool FcgiAdapter::read_request(int fd, std::size_t max_body_size, Request& out) 
     body_.resize(out.content_length);
     std::size_t got = 0;
     while (got < body_.size()) {
-        const int n = FCGX_GetStr(body_.data() + got, static_cast<int>(body_.size() - got), req_.in);
+        const int n =
+            FCGX_GetStr(body_.data() + got, static_cast<int>(body_.size() - got), req_.in);
         if (n <= 0) break;
         got += static_cast<std::size_t>(n);
     }

@@ -19,7 +19,9 @@ namespace wfhookd {
 
 namespace {
 
-std::string errno_text(int e) { return std::strerror(e); }
+std::string errno_text(int e) {
+    return std::strerror(e);
+}
 
 bool is_listening_stream_socket(int fd) {
     int accepting = 0, type = 0;
@@ -130,7 +132,8 @@ bool bind_tcp(const ServerConfig& server, Listener& out, std::string& error) {
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     addrinfo* res = nullptr;
     const std::string port = std::to_string(server.listen.port);
-    if (const int rc = getaddrinfo(server.listen.host.c_str(), port.c_str(), &hints, &res); rc != 0) {
+    if (const int rc = getaddrinfo(server.listen.host.c_str(), port.c_str(), &hints, &res);
+        rc != 0) {
         error = fmt::format("cannot resolve {}: {}", server.listen.host, gai_strerror(rc));
         return false;
     }
@@ -153,7 +156,8 @@ bool bind_tcp(const ServerConfig& server, Listener& out, std::string& error) {
             freeaddrinfo(res);
             return true;
         }
-        error = fmt::format("cannot listen on {}: {}", server.listen.to_string(), errno_text(errno));
+        error =
+            fmt::format("cannot listen on {}: {}", server.listen.to_string(), errno_text(errno));
         close(fd);
     }
     freeaddrinfo(res);
@@ -176,9 +180,12 @@ bool open_listener(const ServerConfig& server, Listener& out, std::string& error
         return prepare(out.fd, error);
     }
     switch (server.listen.kind) {
-    case ListenAddress::Kind::unix_path: return bind_unix(server, out, error);
-    case ListenAddress::Kind::tcp: return bind_tcp(server, out, error);
-    case ListenAddress::Kind::inherited: break;
+    case ListenAddress::Kind::unix_path:
+        return bind_unix(server, out, error);
+    case ListenAddress::Kind::tcp:
+        return bind_tcp(server, out, error);
+    case ListenAddress::Kind::inherited:
+        break;
     }
     if (!is_listening_stream_socket(0)) {
         error = "no socket: [server] listen is not set, systemd passed none (LISTEN_FDS), and "

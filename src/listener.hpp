@@ -11,8 +11,8 @@ namespace wfhookd {
 
 struct Listener {
     int fd = -1;
-    std::string description;   // for logs: "unix:/run/wfhookd/wfhookd.sock", "systemd socket"
-    std::string unlink_path;   // a unix socket path we created, removed at exit
+    std::string description;        // for logs: "unix:/run/wfhookd/wfhookd.sock", "systemd socket"
+    std::string unlink_path;        // a unix socket path we created, removed at exit
     unsigned long unlink_inode = 0; // ...only if it is still our socket file
 };
 

@@ -23,11 +23,16 @@ bool stderr_is_journal() {
 
 std::string_view level_name(Level l) {
     switch (l) {
-    case Level::error: return "error";
-    case Level::warning: return "warning";
-    case Level::notice: return "notice";
-    case Level::info: return "info";
-    case Level::debug: return "debug";
+    case Level::error:
+        return "error";
+    case Level::warning:
+        return "warning";
+    case Level::notice:
+        return "notice";
+    case Level::info:
+        return "info";
+    case Level::debug:
+        return "debug";
     }
     return "info";
 }

@@ -44,11 +44,21 @@ int main(int argc, char** argv) {
     int opt;
     while ((opt = getopt(argc, argv, "c:thV")) != -1) {
         switch (opt) {
-        case 'c': config_path = optarg; break;
-        case 't': test_only = true; break;
-        case 'V': std::printf("wfhookd %s\n", WFHOOKD_VERSION); return 0;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'c':
+            config_path = optarg;
+            break;
+        case 't':
+            test_only = true;
+            break;
+        case 'V':
+            std::printf("wfhookd %s\n", WFHOOKD_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind != argc) {
@@ -57,8 +67,10 @@ int main(int argc, char** argv) {
     }
 
     const ConfigResult loaded = load_config(config_path);
-    for (const std::string& w : loaded.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
-    for (const std::string& e : loaded.errors) std::fprintf(stderr, "%s\n", e.c_str());
+    for (const std::string& w : loaded.warnings)
+        std::fprintf(stderr, "warning: %s\n", w.c_str());
+    for (const std::string& e : loaded.errors)
+        std::fprintf(stderr, "%s\n", e.c_str());
     if (!loaded.errors.empty()) {
         std::fprintf(stderr, "wfhookd: %zu problem%s in %s\n", loaded.errors.size(),
                      loaded.errors.size() == 1 ? "" : "s", config_path.c_str());

@@ -22,15 +22,24 @@ volatile sig_atomic_t g_child = 0;
 volatile sig_atomic_t g_reload = 0;
 volatile sig_atomic_t g_stop = 0;
 
-void on_child(int) { g_child = 1; }
-void on_reload(int) { g_reload = 1; }
-void on_stop(int) { g_stop = 1; }
+void on_child(int) {
+    g_child = 1;
+}
+void on_reload(int) {
+    g_reload = 1;
+}
+void on_stop(int) {
+    g_stop = 1;
+}
 
-double seconds(std::int64_t ns) { return static_cast<double>(ns) / 1e9; }
+double seconds(std::int64_t ns) {
+    return static_cast<double>(ns) / 1e9;
+}
 
 std::string describe_exit(int status) {
     if (WIFSIGNALED(status))
-        return fmt::format("killed by signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status)));
+        return fmt::format("killed by signal {} ({})", WTERMSIG(status),
+                           strsignal(WTERMSIG(status)));
     return fmt::format("exit status {}", WEXITSTATUS(status));
 }
 
@@ -44,8 +53,10 @@ void Master::install_signal_handlers() {
     sa.sa_handler = on_reload;
     sigaction(SIGHUP, &sa, nullptr);
     sa.sa_handler = on_stop;
-    for (const int s : {SIGTERM, SIGINT, SIGQUIT}) sigaction(s, &sa, nullptr);
-    for (const int s : {SIGPIPE, SIGUSR1, SIGUSR2}) std::signal(s, SIG_IGN);
+    for (const int s : {SIGTERM, SIGINT, SIGQUIT})
+        sigaction(s, &sa, nullptr);
+    for (const int s : {SIGPIPE, SIGUSR1, SIGUSR2})
+        std::signal(s, SIG_IGN);
     block_handled_signals();
 }
 
@@ -60,8 +71,8 @@ Master::Master(std::string config_path, std::shared_ptr<const Config> config, Li
 
 int Master::run() {
     log(Level::notice, "wfhookd {} listening on {} with {} workers, {} actions",
-        current_.config->service.version, listener_.description,
-        current_.config->server.workers, current_.config->actions.size());
+        current_.config->service.version, listener_.description, current_.config->server.workers,
+        current_.config->actions.size());
     sigset_t wait_mask;
     sigemptyset(&wait_mask);
     int exit_code = 0;
@@ -82,7 +93,8 @@ int Master::run() {
             if (now >= stop_deadline_ns_ && !killed_stragglers_) {
                 log(Level::warning, "shutdown_timeout reached: killing {} workers still busy",
                     workers_.size());
-                for (Worker& w : workers_) kill_worker(w, SIGKILL);
+                for (Worker& w : workers_)
+                    kill_worker(w, SIGKILL);
                 killed_stragglers_ = true;
             }
         } else {
@@ -96,7 +108,8 @@ int Master::run() {
         }
         // The one wait point: handled signals are unblocked only inside ppoll.
         const std::int64_t wait = wait_ns(monotonic_ns());
-        timespec ts{static_cast<time_t>(wait / 1'000'000'000), static_cast<long>(wait % 1'000'000'000)};
+        timespec ts{static_cast<time_t>(wait / 1'000'000'000),
+                    static_cast<long>(wait % 1'000'000'000)};
         ppoll(nullptr, 0, wait < 0 ? nullptr : &ts, &wait_mask);
     }
     close_listener(listener_);
@@ -105,7 +118,7 @@ int Master::run() {
 }
 
 std::int64_t Master::wait_ns(std::int64_t now) const {
-    constexpr std::int64_t kTick = 20'000'000;       // while workers are starting or stopping
+    constexpr std::int64_t kTick = 20'000'000;          // while workers are starting or stopping
     constexpr std::int64_t kDeadlineTick = 250'000'000; // request_timeout checks
     std::int64_t wait = -1;
     const auto at_most = [&](std::int64_t ns) { wait = wait < 0 ? ns : std::min(wait, ns); };
@@ -146,8 +159,10 @@ bool Master::maintain_pool(std::int64_t now) {
         start_failures_ = 0;
     if (start_failures_ >= kMaxStartFailures) {
         if (reload_pending_) {
-            log(Level::error, "reload failed: workers with the new configuration keep dying at "
-                              "start; keeping generation {}", serving_.number);
+            log(Level::error,
+                "reload failed: workers with the new configuration keep dying at "
+                "start; keeping generation {}",
+                serving_.number);
             for (Worker& w : workers_)
                 if (w.generation == current_.number) kill_worker(w, SIGTERM);
             current_ = serving_;
@@ -182,7 +197,8 @@ std::size_t Master::ready_workers(std::uint32_t generation, std::int64_t now,
     return std::count_if(workers_.begin(), workers_.end(), [&](const Worker& w) {
         const WorkerState s = sb_->slot(w.slot).state.load();
         return w.generation == generation && !w.stopping &&
-               (s == WorkerState::idle || s == WorkerState::busy) && now - w.started_ns >= min_age_ns;
+               (s == WorkerState::idle || s == WorkerState::busy) &&
+               now - w.started_ns >= min_age_ns;
     });
 }
 
@@ -204,15 +220,17 @@ void Master::reload() {
     log(Level::notice, "reloading {}", config_path_);
     sd_notify_state(fmt::format("RELOADING=1\nMONOTONIC_USEC={}", monotonic_ns() / 1000));
     ConfigResult r = load_config(config_path_);
-    for (const std::string& w : r.warnings) log(Level::warning, "{}", w);
+    for (const std::string& w : r.warnings)
+        log(Level::warning, "{}", w);
     if (r.config != nullptr && !(r.config->server.listen == current_.config->server.listen)) {
         r.errors.push_back(fmt::format("{}: [server] listen: changed from {} to {}; restart the "
-                                       "service to move the socket", config_path_,
-                                       current_.config->server.listen.to_string(),
+                                       "service to move the socket",
+                                       config_path_, current_.config->server.listen.to_string(),
                                        r.config->server.listen.to_string()));
     }
     if (!r.errors.empty()) {
-        for (const std::string& e : r.errors) log(Level::error, "{}", e);
+        for (const std::string& e : r.errors)
+            log(Level::error, "{}", e);
         log(Level::error, "reload failed: still serving with the configuration of generation {}",
             serving_.number);
         sd_notify_state("READY=1\nSTATUS=reload failed; serving the previous configuration");
@@ -259,9 +277,8 @@ void Master::reap(std::int64_t now) {
         const bool current = w.generation == current_.number;
         if (current && lifetime < kHealthyAfterNs) {
             ++start_failures_;
-            const std::int64_t backoff =
-                std::min<std::int64_t>(100'000'000LL << std::min(start_failures_ - 1, 10),
-                                       10'000'000'000LL);
+            const std::int64_t backoff = std::min<std::int64_t>(
+                100'000'000LL << std::min(start_failures_ - 1, 10), 10'000'000'000LL);
             next_spawn_ns_ = now + backoff;
             log(Level::error, "worker {} {} {:.2f} s after start; next start in {:.1f} s", pid,
                 describe_exit(status), seconds(lifetime), seconds(backoff));
@@ -280,9 +297,9 @@ void Master::enforce_deadlines(std::int64_t now) {
         if (started == 0 || now - started <= std::int64_t(limit) * 1'000'000'000) continue;
         const int ep = slot.endpoint.load();
         const int act = slot.action.load();
-        log(Level::error, "worker {} killed: its request ran longer than request_timeout ({} s){}{}",
-            w.pid, limit,
-            ep >= 0 ? fmt::format(" endpoint={}", endpoints()[ep].name) : std::string(),
+        log(Level::error,
+            "worker {} killed: its request ran longer than request_timeout ({} s){}{}", w.pid,
+            limit, ep >= 0 ? fmt::format(" endpoint={}", endpoints()[ep].name) : std::string(),
             act >= 0 ? fmt::format(" action={}", sb_->action(act).name) : std::string());
         kill_worker(w, SIGKILL);
         w.timed_out = true;
@@ -292,7 +309,8 @@ void Master::enforce_deadlines(std::int64_t now) {
 
 void Master::begin_shutdown(std::int64_t now) {
     stopping_ = true;
-    stop_deadline_ns_ = now + std::int64_t(current_.config->server.shutdown_timeout) * 1'000'000'000;
+    stop_deadline_ns_ =
+        now + std::int64_t(current_.config->server.shutdown_timeout) * 1'000'000'000;
     sd_notify_state("STOPPING=1");
     // New connections are refused from now on (nginx can try another upstream); requests
     // already accepted finish.
@@ -317,7 +335,8 @@ void Master::signal_workers(int sig, bool only_other_generations) {
 void Master::kill_worker(Worker& w, int sig) {
     kill(w.pid, sig);
     if (sig == SIGKILL) {
-        if (const pid_t group = sb_->slot(w.slot).child_pgid.load(); group > 0) kill(-group, SIGKILL);
+        if (const pid_t group = sb_->slot(w.slot).child_pgid.load(); group > 0)
+            kill(-group, SIGKILL);
     }
 }
 

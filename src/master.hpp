@@ -62,8 +62,8 @@ private:
     std::int64_t wait_ns(std::int64_t now) const;
 
     std::string config_path_;
-    Generation current_;  // what new workers get
-    Generation serving_;  // what the last complete (re)load put in service
+    Generation current_; // what new workers get
+    Generation serving_; // what the last complete (re)load put in service
     bool reload_pending_ = false;
     Listener listener_;
     Scoreboard* sb_;

@@ -18,7 +18,7 @@ struct Request {
     std::string_view remote_addr; // REMOTE_ADDR (the HTTP client, as nginx saw it)
     std::string_view request_id;  // REQUEST_ID, nginx's $request_id when passed
     std::uint64_t content_length = 0;
-    std::string_view body;        // read in full when content_length <= max_body_size
+    std::string_view body; // read in full when content_length <= max_body_size
     // Set by the adapter when the FastCGI parameters themselves are unusable (a header sent
     // twice, a CONTENT_LENGTH that is not a number); answered with 400 before routing.
     std::string_view malformed;

@@ -17,12 +17,15 @@ constexpr ParamSpec kCustomActionParams[] = {
     {"documentVersionId", false, 255},
 };
 
-bool status_enabled(const Config& c) { return c.server.status; }
+bool status_enabled(const Config& c) {
+    return c.server.status;
+}
 
 // Every endpoint wfhookd serves. One line each; the router does the rest.
 const Endpoint kEndpoints[] = {
     {"serviceInfo", kGet | kHead, "GET, HEAD", false, true, {}, -1, handle_service_info, nullptr},
-    {"customAction", kGet, "GET", true, true, kCustomActionParams, 0, handle_custom_action, nullptr},
+    {"customAction", kGet, "GET", true, true, kCustomActionParams, 0, handle_custom_action,
+     nullptr},
     {"status", kGet | kHead, "GET, HEAD", false, false, {}, -1, handle_status, status_enabled},
 };
 
@@ -42,25 +45,26 @@ std::string parse_params(const Context& ctx, const Endpoint& ep, std::string_vie
         return fmt::format("query string is {} bytes; the limit is {}", query.size(),
                            ctx.config->server.max_query_size);
     std::string problem;
-    std::string error = parse_query(query, ctx.scratch, [&](std::string_view k, std::string_view v) {
-        for (std::size_t i = 0; i < ep.params.size(); ++i) {
-            const ParamSpec& spec = ep.params[i];
-            if (k != spec.name) continue;
-            if (params.present[i]) {
-                problem = fmt::format("parameter {} is given more than once", spec.name);
-            } else if (v.size() > spec.max_length) {
-                problem = fmt::format("parameter {} is {} bytes; the limit is {}", spec.name,
-                                      v.size(), spec.max_length);
-            } else if (!is_valid_utf8(v)) {
-                problem = fmt::format("parameter {} is not valid UTF-8", spec.name);
-            } else {
-                params.present[i] = true;
-                params.value[i] = v;
+    std::string error =
+        parse_query(query, ctx.scratch, [&](std::string_view k, std::string_view v) {
+            for (std::size_t i = 0; i < ep.params.size(); ++i) {
+                const ParamSpec& spec = ep.params[i];
+                if (k != spec.name) continue;
+                if (params.present[i]) {
+                    problem = fmt::format("parameter {} is given more than once", spec.name);
+                } else if (v.size() > spec.max_length) {
+                    problem = fmt::format("parameter {} is {} bytes; the limit is {}", spec.name,
+                                          v.size(), spec.max_length);
+                } else if (!is_valid_utf8(v)) {
+                    problem = fmt::format("parameter {} is not valid UTF-8", spec.name);
+                } else {
+                    params.present[i] = true;
+                    params.value[i] = v;
+                }
+                return problem.empty();
             }
-            return problem.empty();
-        }
-        return true; // parameters we do not know are ignored (Workfront may add its own)
-    });
+            return true; // parameters we do not know are ignored (Workfront may add its own)
+        });
     if (!error.empty()) return error;
     if (!problem.empty()) return problem;
     for (std::size_t i = 0; i < ep.params.size(); ++i) {
@@ -73,10 +77,13 @@ std::string parse_params(const Context& ctx, const Endpoint& ep, std::string_vie
 
 } // namespace
 
-std::span<const Endpoint> endpoints() { return kEndpoints; }
+std::span<const Endpoint> endpoints() {
+    return kEndpoints;
+}
 
 std::string_view endpoint_name(std::string_view path) {
-    while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+    while (!path.empty() && path.back() == '/')
+        path.remove_suffix(1);
     const auto slash = path.rfind('/');
     return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
@@ -85,8 +92,9 @@ void route(const Context& ctx, const Request& req, Response& res, RouteInfo& inf
     if (!req.malformed.empty()) return res.set_error(400, req.malformed);
     // Whatever the endpoint: the body was not even read.
     if (req.content_length > ctx.config->server.max_body_size)
-        return res.set_error(413, fmt::format("request body is {} bytes; the limit is {}",
-                                              req.content_length, ctx.config->server.max_body_size));
+        return res.set_error(413,
+                             fmt::format("request body is {} bytes; the limit is {}",
+                                         req.content_length, ctx.config->server.max_body_size));
 
     const std::string_view name = endpoint_name(req.path);
     const Endpoint* ep = nullptr;

@@ -36,13 +36,13 @@ struct Call {
 using Handler = void (*)(const Context&, const Call&, Response&);
 
 struct Endpoint {
-    std::string_view name;   // the last path segment, as Workfront appends it to the base URL
+    std::string_view name; // the last path segment, as Workfront appends it to the base URL
     unsigned methods;
-    std::string_view allow;  // Allow header for 405
+    std::string_view allow; // Allow header for 405
     bool authenticated;
-    bool workfront;          // listed in /serviceInfo availableEndpoints
+    bool workfront; // listed in /serviceInfo availableEndpoints
     std::span<const ParamSpec> params;
-    int action_param;        // index of the parameter the log line shows as action, or -1
+    int action_param; // index of the parameter the log line shows as action, or -1
     Handler handler;
     bool (*enabled)(const Config&); // null: always served
 };
@@ -51,8 +51,8 @@ std::span<const Endpoint> endpoints();
 
 // What the request log line needs to know about how a request was routed.
 struct RouteInfo {
-    int endpoint = -1;        // index into endpoints(), -1 when unknown
-    std::string_view action;  // the `name` parameter of /customAction, when valid
+    int endpoint = -1;       // index into endpoints(), -1 when unknown
+    std::string_view action; // the `name` parameter of /customAction, when valid
 };
 
 // The endpoint is the last non-empty path segment, so any base URL prefix works and a doubled

@@ -17,11 +17,16 @@ static_assert(std::atomic<std::uint64_t>::is_always_lock_free &&
 
 std::string_view to_string(WorkerState s) {
     switch (s) {
-    case WorkerState::free: return "free";
-    case WorkerState::starting: return "starting";
-    case WorkerState::idle: return "idle";
-    case WorkerState::busy: return "busy";
-    case WorkerState::exiting: return "exiting";
+    case WorkerState::free:
+        return "free";
+    case WorkerState::starting:
+        return "starting";
+    case WorkerState::idle:
+        return "idle";
+    case WorkerState::busy:
+        return "busy";
+    case WorkerState::exiting:
+        return "exiting";
     }
     return "unknown";
 }

@@ -22,27 +22,27 @@ std::string_view to_string(WorkerState s);
 
 struct WorkerSlot {
     std::atomic<pid_t> pid;
-    std::atomic<std::uint32_t> generation;   // config generation the worker serves
+    std::atomic<std::uint32_t> generation; // config generation the worker serves
     std::atomic<WorkerState> state;
-    std::atomic<std::int64_t> started_ns;    // monotonic time of fork
-    std::atomic<std::int64_t> request_ns;    // monotonic start of the current request, 0 idle
-    std::atomic<std::uint64_t> requests;     // requests served
-    std::atomic<std::int32_t> endpoint;      // index into endpoints() while busy, -1 unknown
-    std::atomic<std::int32_t> action;        // shared action index held while running, -1
-    std::atomic<pid_t> child_pgid;           // process group of a running exec action, 0
+    std::atomic<std::int64_t> started_ns; // monotonic time of fork
+    std::atomic<std::int64_t> request_ns; // monotonic start of the current request, 0 idle
+    std::atomic<std::uint64_t> requests;  // requests served
+    std::atomic<std::int32_t> endpoint;   // index into endpoints() while busy, -1 unknown
+    std::atomic<std::int32_t> action;     // shared action index held while running, -1
+    std::atomic<pid_t> child_pgid;        // process group of a running exec action, 0
 };
 
 struct ActionCounters {
-    char name[72];                           // NUL-terminated; empty = unused
-    std::atomic<std::uint64_t> calls;        // started runs
-    std::atomic<std::uint64_t> failures;     // runs that ended in an error
+    char name[72];                            // NUL-terminated; empty = unused
+    std::atomic<std::uint64_t> calls;         // started runs
+    std::atomic<std::uint64_t> failures;      // runs that ended in an error
     std::atomic<std::uint64_t> rejected_busy; // answered 503 because of max_concurrent
 };
 
 class Scoreboard {
 public:
-    static constexpr std::size_t kSlots = 512;       // 2 x the worker limit: room for a reload
-    static constexpr std::size_t kActions = 256;     // distinct action names over all reloads
+    static constexpr std::size_t kSlots = 512;   // 2 x the worker limit: room for a reload
+    static constexpr std::size_t kActions = 256; // distinct action names over all reloads
     static constexpr int kStatusCodes = 600;
 
     // Maps the shared memory. Call in the master before forking.

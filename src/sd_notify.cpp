@@ -22,8 +22,8 @@ void sd_notify_state(std::string_view state) {
     if (fd < 0) return;
     const auto addr_len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len);
     // Best effort: systemd treats a missing READY=1 as a start timeout, which says enough.
-    [[maybe_unused]] const ssize_t n =
-        sendto(fd, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&sa), addr_len);
+    [[maybe_unused]] const ssize_t n = sendto(fd, state.data(), state.size(), MSG_NOSIGNAL,
+                                              reinterpret_cast<sockaddr*>(&sa), addr_len);
     close(fd);
 }
 

@@ -75,7 +75,8 @@ void handle_status(const Context& ctx, const Call&, Response& res) {
             .field("failures", c.failures.load())
             .field("rejectedBusy", c.rejected_busy.load())
             .field("running", running)
-            .field("maxConcurrent", static_cast<std::uint64_t>(ctx.config->actions[i].max_concurrent))
+            .field("maxConcurrent",
+                   static_cast<std::uint64_t>(ctx.config->actions[i].max_concurrent))
             .end_object();
     }
     w.end_array();

@@ -22,7 +22,9 @@ namespace {
 
 volatile sig_atomic_t g_stop = 0;
 
-void on_stop(int) { g_stop = 1; }
+void on_stop(int) {
+    g_stop = 1;
+}
 
 void install(int sig, void (*handler)(int)) {
     struct sigaction sa {};
@@ -84,7 +86,8 @@ void block_handled_signals(sigset_t* previous) {
     std::signal(SIGCHLD, SIG_DFL); // exec actions reap their own children
     sigset_t wait_mask;
     sigprocmask(SIG_SETMASK, nullptr, &wait_mask);
-    for (const int s : {SIGTERM, SIGINT, SIGQUIT}) sigdelset(&wait_mask, s);
+    for (const int s : {SIGTERM, SIGINT, SIGQUIT})
+        sigdelset(&wait_mask, s);
 
     // Die with the master: it may be SIGKILLed without telling anyone.
     prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -119,8 +122,8 @@ void block_handled_signals(sigset_t* previous) {
         if (epoll_pwait(ep, &ready, 1, -1, &wait_mask) < 0) continue; // EINTR: check g_stop
         sockaddr_storage peer{};
         socklen_t peer_len = sizeof peer;
-        const int fd = accept4(args.listen_fd, reinterpret_cast<sockaddr*>(&peer), &peer_len,
-                               SOCK_CLOEXEC);
+        const int fd =
+            accept4(args.listen_fd, reinterpret_cast<sockaddr*>(&peer), &peer_len, SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE) {
                 log(Level::error, "accept: {}; raise LimitNOFILE", std::strerror(errno));

@@ -7,9 +7,9 @@
 
 #include <atomic>
 #include <span>
-#include <sys/types.h>
 #include <string>
 #include <string_view>
+#include <sys/types.h>
 #include <utility>
 #include <vector>
 
@@ -19,10 +19,11 @@ struct ActionConfig;
 
 // How a setting's value is checked when the config is loaded (before any fork).
 enum class SettingKind {
-    text,       // any non-empty text
-    command,    // whitespace-separated argv; argv[0] an absolute path to an executable file
-    seconds,    // whole number of seconds, 1..86400
-    file_path,  // absolute path of a regular file that can be created or appended to
+    text,      // any non-empty text
+    command,   // whitespace-separated argv; argv[0] an absolute path to an executable file
+    seconds,   // whole number of seconds, 1..86400
+    file_path, // absolute path of a regular file that can be created or appended to
+    directory, // absolute path of an existing directory we can create files in
 };
 
 struct SettingSpec {
@@ -30,7 +31,7 @@ struct SettingSpec {
     bool required;
     std::string_view default_value; // used when not required and absent
     SettingKind kind;
-    std::string_view doc;           // one line, shown by docs and `wfhookd --help-actions`
+    std::string_view doc; // one line, shown by docs and `wfhookd --help-actions`
 };
 
 // What the caller asked for; views valid for the duration of the call.
@@ -68,8 +69,8 @@ struct ActionConfig {
     std::string name;
     std::string display_name;
     const ActionType* type = nullptr;
-    unsigned max_concurrent = 0; // 0 = unlimited
-    std::size_t index = 0;       // position in Config::actions
+    unsigned max_concurrent = 0;                               // 0 = unlimited
+    std::size_t index = 0;                                     // position in Config::actions
     std::vector<std::pair<std::string, std::string>> settings; // every spec key, defaults filled
 
     // The value of a setting declared in the type's SettingSpec table (defaults applied).
@@ -81,9 +82,15 @@ struct ActionConfig {
 ActionResult run_exec(const ActionConfig&, const ActionCall&);
 ActionResult run_append(const ActionConfig&, const ActionCall&);
 ActionResult run_noop(const ActionConfig&, const ActionCall&);
+ActionResult run_spool(const ActionConfig&, const ActionCall&);
 
 extern const SettingSpec kExecSettings[2];
 extern const SettingSpec kAppendSettings[1];
+extern const SettingSpec kSpoolSettings[1];
+
+// The JSON object that records a call (append writes it as a line, spool as a file):
+// {"time":"<RFC 3339 UTC, ms>","action":…,"documentId":…,"documentVersionId":…|null,"username":…}
+std::string call_record_json(const ActionCall& call);
 
 // Splits a command line on ASCII whitespace. No quoting, no shell: what you see is argv.
 std::vector<std::string> split_command(std::string_view command);

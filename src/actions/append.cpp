@@ -62,17 +62,7 @@ bool repair_tail(int fd, const std::string& file) {
 ActionResult run_append(const ActionConfig& config, const ActionCall& call) {
     const std::string& file = config.setting("file");
 
-    std::string line;
-    JsonWriter w(line);
-    w.begin_object()
-        .field("time", rfc3339_now())
-        .field("action", call.action)
-        .field("documentId", call.document_id);
-    if (call.has_document_version_id)
-        w.field("documentVersionId", call.document_version_id);
-    else
-        w.key("documentVersionId").null();
-    w.field("username", call.username).end_object();
+    std::string line = call_record_json(call);
     line.push_back('\n');
 
     bool created = false;
@@ -84,7 +74,8 @@ ActionResult run_append(const ActionConfig& config, const ActionCall& call) {
     }
     if (fd < 0) return failure(file, "open", errno);
 
-    // Read-write: repair_tail reads the end of the file. flock serialises appenders in all workers and is dropped by the kernel if we die.
+    // Read-write: repair_tail reads the end of the file. flock serialises appenders in all workers
+    // and is dropped by the kernel if we die.
     ActionResult result;
     if (flock(fd, LOCK_EX) != 0) {
         result = failure(file, "flock", errno);

@@ -77,8 +77,8 @@ bool drain(int fd, std::string* keep_tail) {
 
 std::string last_line(std::string_view text) {
     while (!text.empty()) {
-        while (!text.empty() && (text.back() == '\n' || text.back() == '\r' ||
-                                 text.back() == ' ' || text.back() == '\t'))
+        while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ' ||
+                                 text.back() == '\t'))
             text.remove_suffix(1);
         const auto nl = text.find_last_of('\n');
         std::string_view line = nl == std::string_view::npos ? text : text.substr(nl + 1);
@@ -119,9 +119,11 @@ ActionResult run_exec(const ActionConfig& config, const ActionCall& call) {
         env.push_back(fmt::format("WF_DOCUMENT_VERSION_ID={}", call.document_version_id));
 
     std::vector<char*> argv, envp;
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    for (const std::string& a : args)
+        argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    for (std::string& e : env) envp.push_back(e.data());
+    for (std::string& e : env)
+        envp.push_back(e.data());
     envp.push_back(nullptr);
 
     Pipe out, err;
@@ -199,10 +201,9 @@ ActionResult run_exec(const ActionConfig& config, const ActionCall& call) {
                 fmt::format("{} killed after {} s", args[0], timeout)};
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
     std::string line = last_line(tail);
-    std::string what = WIFEXITED(status)
-                           ? fmt::format("exit status {}", WEXITSTATUS(status))
-                           : fmt::format("killed by signal {} ({})", WTERMSIG(status),
-                                         strsignal(WTERMSIG(status)));
+    std::string what = WIFEXITED(status) ? fmt::format("exit status {}", WEXITSTATUS(status))
+                                         : fmt::format("killed by signal {} ({})", WTERMSIG(status),
+                                                       strsignal(WTERMSIG(status)));
     if (line.empty()) return {false, what, args[0]};
     return {false, std::move(line), fmt::format("{}: {}", args[0], what)};
 }

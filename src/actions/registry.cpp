@@ -1,5 +1,8 @@
 #include "action.hpp"
 
+#include "../clock.hpp"
+#include "../json_writer.hpp"
+
 #include <charconv>
 #include <stdexcept>
 
@@ -9,14 +12,18 @@ namespace {
 
 // Every action type wfhookd knows. One line per type; the order is the order of the docs.
 const ActionType kActionTypes[] = {
-    {"exec", kExecSettings, run_exec, "run a program (no shell) with the request in its environment"},
+    {"exec", kExecSettings, run_exec,
+     "run a program (no shell) with the request in its environment"},
     {"append", kAppendSettings, run_append, "append one JSON line per call to a file, fsync'ed"},
+    {"spool", kSpoolSettings, run_spool, "write one JSON file per call into a directory"},
     {"noop", {}, run_noop, "succeed without doing anything (for testing and benchmarks)"},
 };
 
 } // namespace
 
-std::span<const ActionType> action_types() { return kActionTypes; }
+std::span<const ActionType> action_types() {
+    return kActionTypes;
+}
 
 const ActionType* find_action_type(std::string_view name) {
     for (const ActionType& t : kActionTypes)
@@ -45,15 +52,34 @@ std::vector<std::string> split_command(std::string_view command) {
         return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
     };
     while (i < command.size()) {
-        while (i < command.size() && space(command[i])) ++i;
+        while (i < command.size() && space(command[i]))
+            ++i;
         std::size_t j = i;
-        while (j < command.size() && !space(command[j])) ++j;
+        while (j < command.size() && !space(command[j]))
+            ++j;
         if (j > i) argv.emplace_back(command.substr(i, j - i));
         i = j;
     }
     return argv;
 }
 
-ActionResult run_noop(const ActionConfig&, const ActionCall&) { return {}; }
+ActionResult run_noop(const ActionConfig&, const ActionCall&) {
+    return {};
+}
+
+std::string call_record_json(const ActionCall& call) {
+    std::string out;
+    JsonWriter w(out);
+    w.begin_object()
+        .field("time", rfc3339_now())
+        .field("action", call.action)
+        .field("documentId", call.document_id);
+    if (call.has_document_version_id)
+        w.field("documentVersionId", call.document_version_id);
+    else
+        w.key("documentVersionId").null();
+    w.field("username", call.username).end_object();
+    return out;
+}
 
 } // namespace wfhookd

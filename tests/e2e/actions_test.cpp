@@ -48,7 +48,9 @@ struct Literal {
     std::string name;
     std::string id;
 };
-std::ostream& operator<<(std::ostream& os, const Literal& l) { return os << l.name; }
+std::ostream& operator<<(std::ostream& os, const Literal& l) {
+    return os << l.name;
+}
 
 const Literal kLiterals[] = {
     {"command substitution", "$(touch /tmp/wfhookd-pwned)"},
@@ -83,8 +85,9 @@ BOOST_AUTO_TEST_CASE(exec_gets_its_argv_and_only_the_documented_environment) {
     BOOST_TEST(read_file(s.out.file("WF_USERNAME")) == "alice@example.com");
     BOOST_TEST(read_file(s.out.file("PATH")) == "/usr/local/bin:/usr/bin:/bin");
     // bash adds PWD, SHLVL and _ itself; nothing of the daemon's environment leaks in.
-    BOOST_TEST(read_file(s.out.file("env")) ==
-               "PATH\nPWD\nSHLVL\nWF_ACTION\nWF_DOCUMENT_ID\nWF_DOCUMENT_VERSION_ID\nWF_USERNAME\n_\n");
+    BOOST_TEST(
+        read_file(s.out.file("env")) ==
+        "PATH\nPWD\nSHLVL\nWF_ACTION\nWF_DOCUMENT_ID\nWF_DOCUMENT_VERSION_ID\nWF_USERNAME\n_\n");
 }
 
 BOOST_AUTO_TEST_CASE(version_id_absent_means_no_variable) {
@@ -95,9 +98,12 @@ BOOST_AUTO_TEST_CASE(version_id_absent_means_no_variable) {
 }
 
 BOOST_AUTO_TEST_CASE(failure_shows_the_last_stderr_line) {
-    const HttpResponse r = shared().stack.get("/customAction?name=fail&documentId=1", shared().stack.auth());
+    const HttpResponse r =
+        shared().stack.get("/customAction?name=fail&documentId=1", shared().stack.auth());
     BOOST_TEST(r.status == 500);
-    BOOST_TEST(r.body == R"({"status":"error","error":"fail failed: archive server refused: quota exceeded"})");
+    BOOST_TEST(
+        r.body ==
+        R"({"status":"error","error":"fail failed: archive server refused: quota exceeded"})");
 }
 
 BOOST_AUTO_TEST_CASE(timeout_kills_the_action_and_says_so) {

@@ -32,11 +32,14 @@ Run run_wfhookd(const TempDir& dir, const std::vector<std::string>& args) {
     return {status, read_file(out)};
 }
 
-int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
+int exit_code(int status) {
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
 
 int count_lines(const std::string& s) {
     int n = 0;
-    for (const char c : s) n += c == '\n';
+    for (const char c : s)
+        n += c == '\n';
     return n;
 }
 
@@ -45,7 +48,8 @@ int make_listening_socket(const std::string& path) {
     sockaddr_un sa{};
     sa.sun_family = AF_UNIX;
     std::snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path.c_str());
-    if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || listen(fd, 16) != 0) return -1;
+    if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || listen(fd, 16) != 0)
+        return -1;
     return fd;
 }
 
@@ -76,7 +80,8 @@ BOOST_AUTO_TEST_CASE(config_check_exits_1_with_one_line_per_problem_and_the_daem
     const Run check = run_wfhookd(dir, {"-t", "-c", c});
     BOOST_TEST(exit_code(check.status) == 1);
     BOOST_TEST(check.output.find(c + ": [server] workers: \"many\" is not a whole number") !=
-               std::string::npos, check.output);
+                   std::string::npos,
+               check.output);
     BOOST_TEST(check.output.find(c + ": [server] speed: unknown key") != std::string::npos);
     BOOST_TEST(check.output.find(c + ": [action:archive] command: \"relative/script\" is not an "
                                      "absolute path") != std::string::npos);
@@ -93,7 +98,8 @@ BOOST_AUTO_TEST_CASE(missing_config_file_is_reported) {
     const Run r = run_wfhookd(dir, {"-t", "-c", dir.file("nope.conf")});
     BOOST_TEST(exit_code(r.status) == 1);
     BOOST_TEST(r.output.find(dir.file("nope.conf") + ": cannot open: No such file or directory") !=
-               std::string::npos, r.output);
+                   std::string::npos,
+               r.output);
 }
 
 BOOST_AUTO_TEST_CASE(worker_killed_with_sigkill_is_replaced) {
@@ -109,7 +115,8 @@ BOOST_AUTO_TEST_CASE(worker_killed_with_sigkill_is_replaced) {
     }));
     BOOST_TEST(s.wfhookd.log().find("worker " + std::to_string(victim) + " killed by signal 9") !=
                std::string::npos);
-    for (int i = 0; i < 10; ++i) BOOST_TEST(s.get("/serviceInfo").status == 200);
+    for (int i = 0; i < 10; ++i)
+        BOOST_TEST(s.get("/serviceInfo").status == 200);
 }
 
 BOOST_AUTO_TEST_CASE(sigterm_finishes_the_request_in_flight_then_leaves_nothing_behind) {
@@ -122,9 +129,8 @@ BOOST_AUTO_TEST_CASE(sigterm_finishes_the_request_in_flight_then_leaves_nothing_
     const std::vector<pid_t> workers = s.wfhookd.workers();
     BOOST_TEST_REQUIRE(workers.size() == 2u);
 
-    auto call = std::async(std::launch::async, [&] {
-        return s.get("/customAction?name=slow&documentId=1", s.auth());
-    });
+    auto call = std::async(std::launch::async,
+                           [&] { return s.get("/customAction?name=slow&documentId=1", s.auth()); });
     BOOST_TEST_REQUIRE(wait_until([&] { return file_exists(out.file("pid")); }));
     s.wfhookd.process().signal(SIGTERM);
     const HttpResponse r = call.get();
@@ -135,7 +141,8 @@ BOOST_AUTO_TEST_CASE(sigterm_finishes_the_request_in_flight_then_leaves_nothing_
     BOOST_TEST(WIFEXITED(status));
     BOOST_TEST(WEXITSTATUS(status) == 0);
     BOOST_TEST(!process_alive(master));
-    for (const pid_t w : workers) BOOST_TEST(!process_alive(w));
+    for (const pid_t w : workers)
+        BOOST_TEST(!process_alive(w));
     BOOST_TEST(processes_in_group(master).empty());
     BOOST_TEST(!file_exists(s.wfhookd.socket_path()));
     BOOST_TEST(s.wfhookd.log().find("stopped") != std::string::npos);
@@ -150,7 +157,8 @@ BOOST_AUTO_TEST_CASE(sigint_stops_like_sigterm) {
     const int status = w.process().wait(15s);
     BOOST_TEST(WIFEXITED(status));
     BOOST_TEST(WEXITSTATUS(status) == 0);
-    for (const pid_t p : workers) BOOST_TEST(!process_alive(p));
+    for (const pid_t p : workers)
+        BOOST_TEST(!process_alive(p));
     BOOST_TEST(!file_exists(w.socket_path()));
 }
 
@@ -164,7 +172,8 @@ BOOST_AUTO_TEST_CASE(refuses_to_take_over_a_socket_in_use) {
     const Run r = run_wfhookd(dir, {"-c", dir.file("b.conf")});
     BOOST_TEST(exit_code(r.status) == 1);
     BOOST_TEST(r.output.find("another server is already listening on " + first.socket_path()) !=
-               std::string::npos, r.output);
+                   std::string::npos,
+               r.output);
     BOOST_TEST(fcgi_call(first.socket_path(), service_info_params()).status == 200);
 }
 
@@ -195,9 +204,8 @@ BOOST_AUTO_TEST_CASE(serves_a_socket_inherited_on_stdin) {
     BOOST_TEST_REQUIRE(fd >= 0);
     Process p({wfhookd_binary(), "-c", w.config_path()}, dir.file("inherited.log"), {}, fd);
     close(fd);
-    BOOST_TEST_REQUIRE(wait_until([&] {
-        return read_file(dir.file("inherited.log")).find("ready:") != std::string::npos;
-    }));
+    BOOST_TEST_REQUIRE(wait_until(
+        [&] { return read_file(dir.file("inherited.log")).find("ready:") != std::string::npos; }));
     BOOST_TEST(read_file(dir.file("inherited.log")).find("inherited socket on standard input") !=
                std::string::npos);
     BOOST_TEST(fcgi_call(path, service_info_params()).status == 200);
@@ -212,7 +220,8 @@ BOOST_AUTO_TEST_CASE(no_socket_at_all_is_an_error) {
     Wfhookd w(dir, o);
     const Run r = run_wfhookd(dir, {"-c", w.config_path()});
     BOOST_TEST(exit_code(r.status) == 1);
-    BOOST_TEST(r.output.find("no socket: [server] listen is not set") != std::string::npos, r.output);
+    BOOST_TEST(r.output.find("no socket: [server] listen is not set") != std::string::npos,
+               r.output);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

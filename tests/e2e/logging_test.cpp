@@ -15,17 +15,22 @@ BOOST_AUTO_TEST_CASE(one_line_per_request_with_method_endpoint_action_status_tim
     o.actions = "[action:noop]\ntype = noop\n";
     Stack s(o);
     const int before = s.wfhookd.log_count("request method=");
-    BOOST_TEST(s.get("/x/customAction?name=noop&documentId=7", s.auth("carol@example.com")).status == 200);
+    BOOST_TEST(
+        s.get("/x/customAction?name=noop&documentId=7", s.auth("carol@example.com")).status == 200);
     BOOST_TEST(s.get("/serviceInfo").status == 200);
     BOOST_TEST(s.get("/customAction?name=noop&documentId=7").status == 403);
     BOOST_TEST_REQUIRE(s.wfhookd.wait_log("request method=", before + 3));
     const std::string log = s.wfhookd.log();
-    BOOST_TEST(std::regex_search(log, std::regex(R"(request method=GET endpoint=customAction )"
-                                                 R"(action=noop status=200 user=carol@example\.com )"
-                                                 R"(id=[0-9a-f]{32} us=[0-9]+\n)")),
-               log);
-    BOOST_TEST(std::regex_search(log, std::regex(R"(request method=GET endpoint=serviceInfo status=200 user=- )")));
-    BOOST_TEST(std::regex_search(log, std::regex(R"(endpoint=customAction status=403 user=- .*error="missing apiKey header")")));
+    BOOST_TEST(
+        std::regex_search(log, std::regex(R"(request method=GET endpoint=customAction )"
+                                          R"(action=noop status=200 user=carol@example\.com )"
+                                          R"(id=[0-9a-f]{32} us=[0-9]+\n)")),
+        log);
+    BOOST_TEST(std::regex_search(
+        log, std::regex(R"(request method=GET endpoint=serviceInfo status=200 user=- )")));
+    BOOST_TEST(std::regex_search(
+        log,
+        std::regex(R"(endpoint=customAction status=403 user=- .*error="missing apiKey header")")));
 }
 
 BOOST_AUTO_TEST_CASE(keys_never_reach_the_log) {

@@ -36,9 +36,13 @@ struct Case {
     std::size_t body_size = 0;
 };
 
-std::ostream& operator<<(std::ostream& os, const Case& c) { return os << c.name; }
+std::ostream& operator<<(std::ostream& os, const Case& c) {
+    return os << c.name;
+}
 
-std::string big(std::size_t n, char c = 'x') { return std::string(n, c); }
+std::string big(std::size_t n, char c = 'x') {
+    return std::string(n, c);
+}
 
 const Case kCases[] = {
     {"serviceInfo", "GET", "/serviceInfo", Auth::none, 200, ""},
@@ -58,12 +62,13 @@ const Case kCases[] = {
     {"NUL byte", "GET", "/customAction?name=noop&documentId=a%00b", Auth::good, 400, "%00"},
     {"repeated name", "GET", "/customAction?name=noop&name=fail&documentId=1", Auth::good, 400,
      "name is given more than once"},
-    {"repeated documentId", "GET", "/customAction?name=noop&documentId=1&documentId=2",
-     Auth::good, 400, "documentId is given more than once"},
+    {"repeated documentId", "GET", "/customAction?name=noop&documentId=1&documentId=2", Auth::good,
+     400, "documentId is given more than once"},
     {"repeated documentVersionId", "GET",
      "/customAction?name=noop&documentId=1&documentVersionId=1&documentVersionId=2", Auth::good,
      400, "documentVersionId is given more than once"},
-    {"missing name", "GET", "/customAction?documentId=1", Auth::good, 400, "missing parameter name"},
+    {"missing name", "GET", "/customAction?documentId=1", Auth::good, 400,
+     "missing parameter name"},
     {"missing documentId", "GET", "/customAction?name=noop", Auth::good, 400,
      "missing parameter documentId"},
     {"empty documentId", "GET", "/customAction?name=noop&documentId=", Auth::good, 400,
@@ -105,14 +110,21 @@ const Case kCases[] = {
 Headers headers_for(Auth a) {
     const std::string key = stack().wfhookd.api_key();
     std::string upper = key;
-    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (char& c : upper)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     switch (a) {
-    case Auth::none: return {};
-    case Auth::good: return {{"apiKey", key}, {"username", "alice@example.com"}};
-    case Auth::wrong_key: return {{"apiKey", key + "x"}, {"username", "alice@example.com"}};
-    case Auth::no_user: return {{"apiKey", key}};
-    case Auth::other_user: return {{"apiKey", key}, {"username", "mallory@example.com"}};
-    case Auth::key_case: return {{"apiKey", upper}, {"username", "alice@example.com"}};
+    case Auth::none:
+        return {};
+    case Auth::good:
+        return {{"apiKey", key}, {"username", "alice@example.com"}};
+    case Auth::wrong_key:
+        return {{"apiKey", key + "x"}, {"username", "alice@example.com"}};
+    case Auth::no_user:
+        return {{"apiKey", key}};
+    case Auth::other_user:
+        return {{"apiKey", key}, {"username", "mallory@example.com"}};
+    case Auth::key_case:
+        return {{"apiKey", upper}, {"username", "alice@example.com"}};
     }
     return {};
 }
@@ -155,8 +167,9 @@ BOOST_AUTO_TEST_CASE(method_not_allowed_names_the_allowed_methods) {
 
 BOOST_AUTO_TEST_CASE(head_has_headers_but_no_body) {
     const HttpResponse get = stack().get("/serviceInfo");
-    const std::string raw = http_raw("127.0.0.1", stack().nginx.http_port(),
-                                     "HEAD /serviceInfo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    const std::string raw =
+        http_raw("127.0.0.1", stack().nginx.http_port(),
+                 "HEAD /serviceInfo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     BOOST_TEST(raw.rfind("HTTP/1.1 200", 0) == 0);
     BOOST_TEST(raw.find("Content-Type: application/json; charset=utf-8") != std::string::npos);
     BOOST_TEST(raw.substr(raw.find("\r\n\r\n") + 4).empty());

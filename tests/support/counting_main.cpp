@@ -54,4 +54,6 @@ bool init_tests() {
 
 } // namespace
 
-int main(int argc, char* argv[]) { return utf::unit_test_main(&init_tests, argc, argv); }
+int main(int argc, char* argv[]) {
+    return utf::unit_test_main(&init_tests, argc, argv);
+}

@@ -1,10 +1,10 @@
 #include "fcgi_client.hpp"
 
+#include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
 #include <netinet/in.h>
 #include <poll.h>
-#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -51,7 +51,8 @@ std::string fcgi_record(std::uint8_t type, std::uint16_t request_id, std::string
 }
 
 std::string fcgi_begin_request(std::uint16_t request_id, bool keep_conn) {
-    const char body[8] = {0, 1 /* responder */, static_cast<char>(keep_conn ? 1 : 0), 0, 0, 0, 0, 0};
+    const char body[8] = {0, 1 /* responder */, static_cast<char>(keep_conn ? 1 : 0), 0, 0, 0, 0,
+                          0};
     return fcgi_record(kBeginRequest, request_id, std::string_view(body, 8));
 }
 
@@ -107,7 +108,8 @@ FcgiReply fcgi_parse_reply(std::string_view bytes) {
         const std::size_t colon = line.find(':');
         if (colon != std::string::npos) {
             std::string value = line.substr(colon + 1);
-            while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+            while (!value.empty() && value.front() == ' ')
+                value.erase(0, 1);
             reply.headers[lower(line.substr(0, colon))] = value;
         }
         line_start = line_end + 2;

@@ -24,11 +24,11 @@ std::string fcgi_request(const Params& params, std::string_view body = {},
                          std::uint16_t request_id = 1);
 
 struct FcgiReply {
-    bool complete = false;      // END_REQUEST seen
-    int status = 200;           // from the Status: header (200 when absent)
+    bool complete = false;                      // END_REQUEST seen
+    int status = 200;                           // from the Status: header (200 when absent)
     std::map<std::string, std::string> headers; // names lower-cased
     std::string body;
-    std::string stdout_raw;     // all FCGI_STDOUT content
+    std::string stdout_raw; // all FCGI_STDOUT content
     std::uint32_t app_status = 0;
 };
 

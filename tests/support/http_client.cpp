@@ -39,7 +39,8 @@ HttpResponse parse_http_response(const std::string& raw) {
         const auto colon = line.find(':');
         if (colon != std::string::npos) {
             std::string value = line.substr(colon + 1);
-            while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+            while (!value.empty() && value.front() == ' ')
+                value.erase(0, 1);
             r.headers[lower(line.substr(0, colon))] = value;
         }
         pos = eol + 2;
@@ -70,8 +71,10 @@ HttpResponse parse_http_response(const std::string& raw) {
 HttpResponse http_request(const std::string& host, unsigned short port, const std::string& method,
                           const std::string& target, const Headers& headers,
                           const std::string& body, std::chrono::milliseconds timeout) {
-    std::string req = method + " " + target + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
-    for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
+    std::string req =
+        method + " " + target + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
+    for (const auto& [k, v] : headers)
+        req += k + ": " + v + "\r\n";
     if (!body.empty() || method == "POST" || method == "PUT")
         req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
     req += "\r\n" + body;

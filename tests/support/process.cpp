@@ -23,12 +23,16 @@ namespace wftest {
 Process::Process(const std::vector<std::string>& argv, const std::string& output_path,
                  const std::vector<std::string>& env, int stdin_fd) {
     std::vector<std::string> envs;
-    for (char** e = environ; *e != nullptr; ++e) envs.emplace_back(*e);
-    for (const std::string& e : env) envs.push_back(e);
+    for (char** e = environ; *e != nullptr; ++e)
+        envs.emplace_back(*e);
+    for (const std::string& e : env)
+        envs.push_back(e);
     std::vector<char*> a, en;
-    for (const std::string& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+    for (const std::string& s : argv)
+        a.push_back(const_cast<char*>(s.c_str()));
     a.push_back(nullptr);
-    for (std::string& s : envs) en.push_back(s.data());
+    for (std::string& s : envs)
+        en.push_back(s.data());
     en.push_back(nullptr);
 
     posix_spawn_file_actions_t fa;
@@ -37,7 +41,8 @@ Process::Process(const std::vector<std::string>& argv, const std::string& output
         posix_spawn_file_actions_adddup2(&fa, stdin_fd, 0);
     else
         posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, output_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_addopen(&fa, 1, output_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                     0644);
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
@@ -124,7 +129,8 @@ std::vector<pid_t> children_of(pid_t pid) {
     std::vector<pid_t> out;
     std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
     pid_t c;
-    while (in >> c) out.push_back(c);
+    while (in >> c)
+        out.push_back(c);
     return out;
 }
 

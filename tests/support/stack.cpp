@@ -18,7 +18,8 @@ std::string random_key() {
     std::random_device rd;
     std::string key;
     static constexpr char hex[] = "0123456789abcdef";
-    for (int i = 0; i < 40; ++i) key.push_back(hex[rd() % 16]);
+    for (int i = 0; i < 40; ++i)
+        key.push_back(hex[rd() % 16]);
     return key;
 }
 
@@ -33,10 +34,10 @@ const TempDir& cert_dir() {
     static TempDir dir;
     static bool made = false;
     if (!made) {
-        const std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
-                                "-nodes -days 2 -subj /CN=localhost -keyout " +
-                                dir.file("key.pem") + " -out " + dir.file("cert.pem") +
-                                " >/dev/null 2>&1";
+        const std::string cmd =
+            "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+            "-nodes -days 2 -subj /CN=localhost -keyout " +
+            dir.file("key.pem") + " -out " + dir.file("cert.pem") + " >/dev/null 2>&1";
         if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl failed");
         made = true;
     }
@@ -55,7 +56,9 @@ std::string wfhookd_binary() {
     return b != nullptr ? b : source_dir() + "/build/wfhookd";
 }
 
-std::string fixture(const std::string& name) { return source_dir() + "/tests/e2e/fixtures/" + name; }
+std::string fixture(const std::string& name) {
+    return source_dir() + "/tests/e2e/fixtures/" + name;
+}
 
 Wfhookd::Wfhookd(const TempDir& dir, const WfhookdOptions& options, const std::string& name)
     : dir_(dir), name_(name), socket_(dir.file(name + ".sock")), config_(dir.file(name + ".conf")),
@@ -65,7 +68,9 @@ Wfhookd::Wfhookd(const TempDir& dir, const WfhookdOptions& options, const std::s
     write_config(options);
 }
 
-Wfhookd::~Wfhookd() { stop(); }
+Wfhookd::~Wfhookd() {
+    stop();
+}
 
 std::string Wfhookd::config_text() const {
     std::string c = "[server]\n";
@@ -96,16 +101,20 @@ void Wfhookd::start(const std::vector<std::string>& extra_env) {
         throw std::runtime_error("wfhookd did not become ready; its log:\n" + log());
 }
 
-int Wfhookd::stop(int sig) { return proc_.pid() > 0 ? proc_.stop(sig) : -1; }
+int Wfhookd::stop(int sig) {
+    return proc_.pid() > 0 ? proc_.stop(sig) : -1;
+}
 
 int Wfhookd::log_count(const std::string& needle) const {
     const std::string text = log();
     int n = 0;
-    for (std::size_t p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) ++n;
+    for (std::size_t p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1))
+        ++n;
     return n;
 }
 
-bool Wfhookd::wait_log(const std::string& needle, int count, std::chrono::milliseconds timeout) const {
+bool Wfhookd::wait_log(const std::string& needle, int count,
+                       std::chrono::milliseconds timeout) const {
     return wait_until([&] { return log_count(needle) >= count; }, timeout);
 }
 
@@ -113,10 +122,12 @@ Nginx::Nginx(const TempDir& dir, const std::vector<std::string>& upstreams) {
     prefix_ = dir.file("nginx");
     const std::string conf_dir = prefix_ + "/conf";
     std::string servers;
-    for (const std::string& u : upstreams) servers += (servers.empty() ? "" : ";\n        server ") + u;
+    for (const std::string& u : upstreams)
+        servers += (servers.empty() ? "" : ";\n        server ") + u;
     const std::string templ = read_file(source_dir() + "/nginx/dev.conf.in");
     if (templ.empty()) throw std::runtime_error("cannot read nginx/dev.conf.in");
-    for (const char* snippet : {"wfhookd-fastcgi.conf", "wfhookd-locations.conf", "wfhookd-errors.conf"})
+    for (const char* snippet :
+         {"wfhookd-fastcgi.conf", "wfhookd-locations.conf", "wfhookd-errors.conf"})
         dir.write(std::string("nginx/conf/snippets/") + snippet,
                   read_file(source_dir() + "/nginx/" + snippet));
     for (const char* t : {"client_body", "fastcgi", "proxy", "uwsgi", "scgi"})
@@ -151,7 +162,9 @@ Nginx::Nginx(const TempDir& dir, const std::vector<std::string>& upstreams) {
     throw std::runtime_error("nginx did not start:\n" + read_file(prefix_ + "/error.log"));
 }
 
-Nginx::~Nginx() { stop(); }
+Nginx::~Nginx() {
+    stop();
+}
 
 void Nginx::stop() {
     if (proc_.pid() > 0) proc_.stop(SIGTERM);
@@ -167,8 +180,8 @@ HttpResponse Stack::request(const std::string& method, const std::string& target
     return http_request("127.0.0.1", nginx.http_port(), method, target, headers, body);
 }
 
-std::string exec_action(const std::string& name, const std::string& script,
-                        const std::string& args, int timeout, const std::string& extra) {
+std::string exec_action(const std::string& name, const std::string& script, const std::string& args,
+                        int timeout, const std::string& extra) {
     return "[action:" + name + "]\ntype = exec\ncommand = " + fixture(script) +
            (args.empty() ? "" : " " + args) + "\ntimeout = " + std::to_string(timeout) + "\n" +
            extra + "\n";

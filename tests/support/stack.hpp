@@ -20,10 +20,10 @@ std::string wfhookd_binary();
 std::string fixture(const std::string& name); // tests/e2e/fixtures/NAME
 
 struct WfhookdOptions {
-    std::string server;      // lines added to [server] (after listen)
-    std::string auth;        // lines added to [auth]
-    std::string actions;     // [action:...] sections
-    bool listen = true;      // write listen = unix:<dir>/wfhookd.sock
+    std::string server;  // lines added to [server] (after listen)
+    std::string auth;    // lines added to [auth]
+    std::string actions; // [action:...] sections
+    bool listen = true;  // write listen = unix:<dir>/wfhookd.sock
 };
 
 // One wfhookd master (with its workers), run from `dir`.
@@ -33,10 +33,10 @@ public:
     ~Wfhookd();
 
     std::string config_text() const;
-    void write_config(const WfhookdOptions& options); // for reload tests
+    void write_config(const WfhookdOptions& options);           // for reload tests
     void start(const std::vector<std::string>& extra_env = {}); // waits for "ready:"
     bool start_and_wait_ready(const std::vector<std::string>& extra_env = {});
-    int stop(int sig = SIGTERM);                 // returns the wait status
+    int stop(int sig = SIGTERM); // returns the wait status
     Process& process() { return proc_; }
     pid_t pid() const { return proc_.pid(); }
     std::vector<pid_t> workers() const { return children_of(proc_.pid()); }
