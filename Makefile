@@ -108,4 +108,8 @@ clean:
 distclean: clean
 	rm -rf .run
 
+# Feature areas keep their rules in fragments of their own: mk/install.mk (install, deb),
+# mk/bench.mk (benchmarks), mk/fuzz.mk (fuzzers).
+include $(sort $(wildcard mk/*.mk))
+
 -include $(LIB_OBJS:.o=.d) $(BUILD)/src/main.d $(UNIT_OBJS:.o=.d) $(E2E_OBJS:.o=.d) $(SUPPORT_OBJS:.o=.d)
