@@ -46,6 +46,14 @@ bool FcgiAdapter::read_request(int fd, std::size_t max_body_size, Request& out) 
         req_.ipcFd = -1;
         return false;
     }
+    // libfcgi ends the parameters at a read error (a timeout, a peer that hung up half-way)
+    // as if they were complete. A request cut short is not a request: drop it unanswered,
+    // without libfcgi's lingering close (the peer is stalled or gone).
+    if (FCGX_GetError(req_.in) != 0) {
+        FCGX_Detach(&req_);
+        FCGX_Free(&req_, 1);
+        return false;
+    }
 
     std::string_view script_name, request_uri, content_length;
     bool seen[std::size(kTargets)] = {};

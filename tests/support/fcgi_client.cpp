@@ -132,12 +132,22 @@ int connect_unix(const std::string& path) {
     return fd;
 }
 
-int connect_tcp(const std::string& host, std::uint16_t port) {
+int connect_tcp(const std::string& host, std::uint16_t port, const std::string& source) {
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     sa.sin_port = htons(port);
     if (inet_pton(AF_INET, host.c_str(), &sa.sin_addr) != 1) return -1;
     const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (!source.empty()) {
+        // Connect from another loopback address (127.0.0.0/8 is all ours).
+        sockaddr_in from{};
+        from.sin_family = AF_INET;
+        if (inet_pton(AF_INET, source.c_str(), &from.sin_addr) != 1 ||
+            bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
+            close(fd);
+            return -1;
+        }
+    }
     if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
         close(fd);
         return -1;

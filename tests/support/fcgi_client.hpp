@@ -37,7 +37,7 @@ FcgiReply fcgi_parse_reply(std::string_view bytes);
 
 // Connection helpers (unix path or "host:port"); -1 on failure.
 int connect_unix(const std::string& path);
-int connect_tcp(const std::string& host, std::uint16_t port);
+int connect_tcp(const std::string& host, std::uint16_t port, const std::string& source = "");
 
 // Writes all of `data`; false on error.
 bool write_all(int fd, std::string_view data);

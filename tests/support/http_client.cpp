@@ -18,8 +18,8 @@ std::string lower(std::string s) {
 } // namespace
 
 std::string http_raw(const std::string& host, unsigned short port, const std::string& bytes,
-                     std::chrono::milliseconds timeout) {
-    const int fd = connect_tcp(host, port);
+                     std::chrono::milliseconds timeout, const std::string& source) {
+    const int fd = connect_tcp(host, port, source);
     if (fd < 0) return {};
     write_all(fd, bytes);
     std::string out = read_until_eof(fd, timeout);
@@ -70,7 +70,8 @@ HttpResponse parse_http_response(const std::string& raw) {
 
 HttpResponse http_request(const std::string& host, unsigned short port, const std::string& method,
                           const std::string& target, const Headers& headers,
-                          const std::string& body, std::chrono::milliseconds timeout) {
+                          const std::string& body, std::chrono::milliseconds timeout,
+                          const std::string& source) {
     std::string req =
         method + " " + target + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
     for (const auto& [k, v] : headers)
@@ -78,7 +79,7 @@ HttpResponse http_request(const std::string& host, unsigned short port, const st
     if (!body.empty() || method == "POST" || method == "PUT")
         req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
     req += "\r\n" + body;
-    return parse_http_response(http_raw(host, port, req, timeout));
+    return parse_http_response(http_raw(host, port, req, timeout, source));
 }
 
 } // namespace wftest

@@ -25,11 +25,14 @@ struct HttpResponse {
 HttpResponse http_request(const std::string& host, unsigned short port, const std::string& method,
                           const std::string& target, const Headers& headers = {},
                           const std::string& body = {},
-                          std::chrono::milliseconds timeout = std::chrono::seconds(20));
+                          std::chrono::milliseconds timeout = std::chrono::seconds(20),
+                          const std::string& source = "");
 
 // Sends raw bytes and returns the raw reply (for malformed-request tests).
+// `source`: the local address to connect from (e.g. "127.0.0.2"), default any.
 std::string http_raw(const std::string& host, unsigned short port, const std::string& bytes,
-                     std::chrono::milliseconds timeout = std::chrono::seconds(20));
+                     std::chrono::milliseconds timeout = std::chrono::seconds(20),
+                     const std::string& source = "");
 
 HttpResponse parse_http_response(const std::string& raw);
 

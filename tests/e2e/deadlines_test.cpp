@@ -1,0 +1,105 @@
+// request_timeout: the master kills a worker whose request runs too long (the caller gets a
+// 5xx from nginx, everyone else is unaffected); time spent idle never counts. io_timeout:
+// a FastCGI peer that stalls mid-request is dropped without killing anyone.
+#include "support/fcgi_client.hpp"
+#include "support/json_check.hpp"
+#include "support/stack.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <fcntl.h>
+#include <future>
+#include <sys/file.h>
+#include <unistd.h>
+
+using namespace wftest;
+
+BOOST_AUTO_TEST_SUITE(deadlines)
+
+BOOST_AUTO_TEST_CASE(a_request_over_request_timeout_gets_a_5xx_and_others_are_unaffected) {
+    TempDir out;
+    const std::string audit = out.file("audit.jsonl");
+    WfhookdOptions o;
+    o.server = "workers = 2\nrequest_timeout = 1\nstatus = yes\n";
+    o.actions = "[action:audit]\ntype = append\nfile = " + audit + "\n";
+    Stack s(o);
+    // A backup tool holding the audit file's lock: the append blocks in flock().
+    const int fd = open(audit.c_str(), O_RDWR | O_CREAT, 0640);
+    BOOST_TEST_REQUIRE(flock(fd, LOCK_EX) == 0);
+    const std::vector<pid_t> workers = s.wfhookd.workers();
+
+    auto stuck = std::async(std::launch::async, [&] {
+        return s.get("/customAction?name=audit&documentId=1", s.auth());
+    });
+    // While it hangs, the other worker answers.
+    for (int i = 0; i < 5; ++i)
+        BOOST_TEST(s.get("/serviceInfo").status == 200);
+    const HttpResponse r = stuck.get();
+    BOOST_TEST(r.status == 502);
+    BOOST_TEST(r.body.find("the service did not answer") != std::string::npos, r.body);
+    BOOST_TEST(s.wfhookd.log().find("killed: its request ran longer than request_timeout (1 s) "
+                                    "endpoint=customAction action=audit") != std::string::npos,
+               s.wfhookd.log());
+    close(fd);
+    // The killed worker was replaced; the service is whole again.
+    BOOST_TEST(wait_until([&] {
+        const auto now = s.wfhookd.workers();
+        return now.size() == 2 && now != workers;
+    }));
+    BOOST_TEST(s.get("/customAction?name=audit&documentId=2", s.auth()).status == 200);
+    Json status;
+    std::string err;
+    BOOST_TEST_REQUIRE(json_parse(s.get("/status").body, status, err), err);
+    BOOST_TEST(status.get("requestTimeoutKills")->text == "1");
+}
+
+BOOST_AUTO_TEST_CASE(idle_time_between_requests_does_not_count) {
+    WfhookdOptions o;
+    o.server = "workers = 1\nrequest_timeout = 1\n";
+    Stack s(o);
+    const std::vector<pid_t> workers = s.wfhookd.workers();
+    BOOST_TEST(s.get("/serviceInfo").status == 200);
+    // Nothing may happen while the worker idles well past the deadline.
+    BOOST_TEST(
+        !wait_until([&] { return s.wfhookd.log().find("killed") != std::string::npos; }, 2500ms));
+    BOOST_TEST(s.wfhookd.workers() == workers);
+    BOOST_TEST(s.get("/serviceInfo").status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(a_stalled_fastcgi_peer_is_killed_at_request_timeout) {
+    TempDir dir;
+    WfhookdOptions o;
+    o.server = "workers = 1\nrequest_timeout = 1\nio_timeout = 60\n";
+    Wfhookd w(dir, o);
+    w.start();
+    const pid_t worker = w.workers().at(0);
+    const int fd = connect_unix(w.socket_path());
+    // BEGIN_REQUEST and half a PARAMS record, then silence.
+    write_all(fd,
+              fcgi_begin_request(1) + fcgi_record(4, 1, "\x0e\x03REQUEST_METHODGET").substr(0, 12));
+    BOOST_TEST(w.wait_log("worker " + std::to_string(worker) + " killed: its request ran longer"));
+    close(fd);
+    BOOST_TEST(wait_until([&] { return w.workers().size() == 1 && w.workers()[0] != worker; }));
+    BOOST_TEST(
+        fcgi_call(w.socket_path(), {{"REQUEST_METHOD", "GET"}, {"DOCUMENT_URI", "/serviceInfo"}})
+            .status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(a_stalled_fastcgi_peer_is_dropped_at_io_timeout) {
+    TempDir dir;
+    WfhookdOptions o;
+    o.server = "workers = 1\nrequest_timeout = 0\nio_timeout = 1\n";
+    Wfhookd w(dir, o);
+    w.start();
+    const pid_t worker = w.workers().at(0);
+    const int fd = connect_unix(w.socket_path());
+    write_all(fd, fcgi_begin_request(1));
+    BOOST_TEST(w.wait_log("dropped a connection that sent no complete FastCGI request"));
+    close(fd);
+    BOOST_TEST(w.workers() == std::vector<pid_t>{worker}); // nobody was killed
+    BOOST_TEST(
+        fcgi_call(w.socket_path(), {{"REQUEST_METHOD", "GET"}, {"DOCUMENT_URI", "/serviceInfo"}})
+            .status == 200);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,148 @@
+// Graceful reload (SIGHUP): new workers with the new configuration, old ones retired after
+// their request, and not one request lost on the way; an invalid configuration changes
+// nothing.
+#include "support/json_check.hpp"
+#include "support/stack.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <thread>
+
+using namespace wftest;
+
+namespace {
+
+WfhookdOptions with_actions(int extra) {
+    WfhookdOptions o;
+    o.server = "workers = 2\n";
+    o.actions = "[action:noop]\ntype = noop\n";
+    for (int i = 1; i <= extra; ++i)
+        o.actions += "\n[action:extra" + std::to_string(i) + "]\ntype = noop\n";
+    return o;
+}
+
+// Sends requests back to back until stopped; counts what did not come back 200.
+struct Client {
+    Stack& stack;
+    std::atomic<bool> stop{false};
+    std::atomic<int> sent{0}, failed{0};
+    std::string first_failure;
+    std::thread thread;
+
+    explicit Client(Stack& s) : stack(s) {
+        thread = std::thread([this] {
+            while (!stop) {
+                const bool action = sent % 2 == 0;
+                const HttpResponse r =
+                    action ? stack.get("/customAction?name=noop&documentId=1", stack.auth())
+                           : stack.get("/serviceInfo");
+                ++sent;
+                if (!r.ok || r.status != 200) {
+                    if (failed++ == 0) first_failure = std::to_string(r.status) + " " + r.body;
+                }
+            }
+        });
+    }
+    ~Client() { finish(); }
+    void finish() {
+        stop = true;
+        if (thread.joinable()) thread.join();
+    }
+};
+
+bool service_info_lists(Stack& s, const std::string& action) {
+    return s.get("/serviceInfo").body.find("\"name\":\"" + action + "\"") != std::string::npos;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(reload)
+
+BOOST_AUTO_TEST_CASE(twenty_reloads_under_continuous_load_lose_no_request) {
+    Stack s(with_actions(0));
+    Client client(s);
+    BOOST_TEST_REQUIRE(wait_until([&] { return client.sent > 20; }));
+    for (int i = 1; i <= 20; ++i) {
+        s.wfhookd.write_config(with_actions(i));
+        s.wfhookd.process().signal(SIGHUP);
+        BOOST_TEST_REQUIRE(s.wfhookd.wait_log("reload complete", i), s.wfhookd.log());
+        // The new action is served once the old workers have finished.
+        BOOST_TEST(
+            wait_until([&] { return service_info_lists(s, "extra" + std::to_string(i)); }, 5s));
+    }
+    const int before = client.sent;
+    BOOST_TEST(wait_until([&] { return client.sent > before + 20; })); // still flowing
+    client.finish();
+    BOOST_TEST(client.failed == 0, client.failed
+                                       << " of " << client.sent
+                                       << " requests failed, first: " << client.first_failure);
+    BOOST_TEST(client.sent > 200);
+    // Old generations are gone: only the configured number of workers remains.
+    BOOST_TEST(wait_until([&] { return s.wfhookd.workers().size() == 2; }));
+}
+
+BOOST_AUTO_TEST_CASE(invalid_config_keeps_the_running_one) {
+    Stack s(with_actions(1));
+    const auto workers = s.wfhookd.workers();
+    WfhookdOptions bad = with_actions(2);
+    bad.server += "workers = 0\n";
+    bad.server = "workers = 0\n";
+    s.wfhookd.write_config(bad);
+    s.wfhookd.process().signal(SIGHUP);
+    BOOST_TEST_REQUIRE(s.wfhookd.wait_log("reload failed"));
+    BOOST_TEST(
+        s.wfhookd.log().find("[server] workers: \"0\" is not a whole number from 1 to 256") !=
+        std::string::npos);
+    BOOST_TEST(service_info_lists(s, "extra1"));
+    BOOST_TEST(!service_info_lists(s, "extra2"));
+    BOOST_TEST(s.wfhookd.workers() == workers); // nothing was restarted
+    BOOST_TEST(s.get("/customAction?name=extra1&documentId=1", s.auth()).status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(listen_cannot_move_on_reload) {
+    Stack s(with_actions(0));
+    const std::string conf = read_file(s.wfhookd.config_path());
+    const std::string moved = "listen = unix:" + s.dir.file("elsewhere.sock");
+    std::string changed = conf;
+    changed.replace(changed.find("listen = "),
+                    changed.find('\n', changed.find("listen = ")) - changed.find("listen = "),
+                    moved);
+    s.dir.write("wfhookd.conf", changed);
+    s.wfhookd.process().signal(SIGHUP);
+    BOOST_TEST_REQUIRE(s.wfhookd.wait_log("reload failed"));
+    BOOST_TEST(s.wfhookd.log().find("[server] listen: changed from") != std::string::npos);
+    BOOST_TEST(s.get("/serviceInfo").status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(worker_count_follows_the_new_config) {
+    Stack s(with_actions(0));
+    WfhookdOptions three = with_actions(0);
+    three.server = "workers = 3\n";
+    s.wfhookd.write_config(three);
+    s.wfhookd.process().signal(SIGHUP);
+    BOOST_TEST_REQUIRE(s.wfhookd.wait_log("reload complete"));
+    BOOST_TEST(wait_until([&] { return s.wfhookd.workers().size() == 3; }));
+}
+
+BOOST_AUTO_TEST_CASE(a_request_in_flight_finishes_on_the_old_configuration) {
+    TempDir out;
+    WfhookdOptions o = with_actions(0);
+    o.actions += exec_action("slow", "sleep.sh", "1 " + out.file("pid"), 10);
+    Stack s(o);
+    std::thread reloader([&] {
+        wait_until([&] { return file_exists(out.file("pid")); });
+        WfhookdOptions n = with_actions(1);
+        n.actions += exec_action("slow", "sleep.sh", "1 " + out.file("pid2"), 10);
+        s.wfhookd.write_config(n);
+        s.wfhookd.process().signal(SIGHUP);
+    });
+    const HttpResponse r = s.get("/customAction?name=slow&documentId=1", s.auth());
+    reloader.join();
+    BOOST_TEST(r.status == 200, r.body);
+    BOOST_TEST_REQUIRE(s.wfhookd.wait_log("reload complete"));
+    BOOST_TEST(wait_until([&] { return service_info_lists(s, "extra1"); }, 5s));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
