@@ -453,7 +453,8 @@ private:
             key_error(section, "type", fmt::format("required (one of: {})", known_types()));
             return;
         }
-        for (const auto& [key, v] : given) {
+        for (const auto& kv : given) {
+            const std::string& key = kv.first;
             const auto& specs = a.type->settings;
             if (std::none_of(specs.begin(), specs.end(),
                              [&](const SettingSpec& s) { return s.key == key; })) {

@@ -264,6 +264,8 @@ void Master::reap(std::int64_t now) {
         WorkerSlot& slot = sb_->slot(w.slot);
         // An exec action it was running lives in its own process group: end it too.
         if (const pid_t group = slot.child_pgid.load(); group > 0) kill(-group, SIGKILL);
+        const bool in_request = slot.state.load() == WorkerState::busy;
+        const int endpoint = slot.endpoint.load();
         sb_->release_slot(static_cast<std::size_t>(w.slot));
 
         const std::int64_t lifetime = now - w.started_ns;
@@ -274,6 +276,15 @@ void Master::reap(std::int64_t now) {
             continue;
         }
         if (clean) continue; // recycled after max_requests; maintain_pool replaces it
+        // A crash inside a request says something about that request, not about whether
+        // workers can start: replace the worker at once. (Otherwise a peer sending one poison
+        // request after another could push the master into back-off and make it give up.)
+        if (in_request) {
+            log(Level::error, "worker {} {} while serving a request{}; starting a new one", pid,
+                describe_exit(status),
+                endpoint >= 0 ? fmt::format(" (endpoint={})", endpoints()[endpoint].name) : "");
+            continue;
+        }
         const bool current = w.generation == current_.number;
         if (current && lifetime < kHealthyAfterNs) {
             ++start_failures_;

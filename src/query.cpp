@@ -17,10 +17,15 @@ int hex_value(char c) {
 
 std::string_view percent_decode(std::string_view in, std::string& scratch, std::string& error) {
     // Most keys and values need no decoding: hand back a view of the input itself.
-    if (in.find_first_of("%+") == std::string_view::npos) return in;
+    static constexpr std::string_view kSpecial("%+\0", 3);
+    if (in.find_first_of(kSpecial) == std::string_view::npos) return in;
     const std::size_t start = scratch.size();
     for (std::size_t i = 0; i < in.size(); ++i) {
         const char c = in[i];
+        if (c == '\0') {
+            error = "a NUL byte is not allowed in the query string";
+            return {};
+        }
         if (c == '+') {
             scratch.push_back(' ');
         } else if (c == '%') {

@@ -73,6 +73,10 @@ const Payload kPayloads[] = {
      fcgi_begin_request(1) + fcgi_record(4, 1, std::string(500, 'a')).substr(0, 100)},
     {"param length 2^31-1",
      fcgi_begin_request(1) + fcgi_record(4, 1, be32(0x7FFFFFFF) + be32(0x7FFFFFFF) + "x")},
+    // libfcgi 2.4.2 checks each length but not their sum: this crashes the worker (in
+    // libfcgi), which the master must replace at once.
+    {"param lengths whose sum overflows int",
+     fcgi_begin_request(1) + fcgi_record(4, 1, be32(0x7FFFFFF0) + be32(0x7FFFFFF0) + "x")},
     {"param value longer than its record",
      fcgi_begin_request(1) + fcgi_record(4, 1, std::string("\x05\x7F") + "HELLO" + "short") +
          fcgi_record(4, 1, "")},
@@ -143,6 +147,27 @@ BOOST_AUTO_TEST_CASE(oversized_query_gets_a_400_not_a_crash) {
     BOOST_TEST(r.status == 400);
     BOOST_TEST(r.body.find("query string is 100000 bytes; the limit is 8192") != std::string::npos,
                r.body);
+}
+
+BOOST_AUTO_TEST_CASE(poison_requests_one_after_another_do_not_make_the_master_give_up) {
+    TempDir dir;
+    WfhookdOptions o;
+    o.server = "workers = 1\n";
+    Wfhookd w(dir, o);
+    w.start();
+    const std::string poison =
+        fcgi_begin_request(1) + fcgi_record(4, 1, be32(0x7FFFFFF0) + be32(0x7FFFFFF0) + "x");
+    for (int i = 0; i < 8; ++i) {
+        const int fd = connect_unix(w.socket_path());
+        write_all(fd, poison);
+        read_until_eof(fd, 10s); // the worker dies: the connection closes
+        close(fd);
+    }
+    BOOST_TEST(w.log_count("while serving a request; starting a new one") >= 5);
+    BOOST_TEST(w.log().find("giving up") == std::string::npos);
+    BOOST_TEST(w.process().running());
+    BOOST_TEST(wait_until(
+        [&] { return fcgi_call(w.socket_path(), service_info(), {}, 5s).status == 200; }));
 }
 
 BOOST_AUTO_TEST_CASE(a_flood_of_empty_connections) {

@@ -52,13 +52,27 @@ private:
         if (depth > kMaxDepth) return fail("nesting too deep");
         if (at_end()) return fail("unexpected end of input");
         switch (peek()) {
-        case '{': return object(out, depth);
-        case '[': return array(out, depth);
-        case '"': out.type = Json::Type::string; return string(out.text);
-        case 't': out.type = Json::Type::boolean; out.boolean = true; return literal("true");
-        case 'f': out.type = Json::Type::boolean; out.boolean = false; return literal("false");
-        case 'n': out.type = Json::Type::null; return literal("null");
-        default: out.type = Json::Type::number; return number(out.text);
+        case '{':
+            return object(out, depth);
+        case '[':
+            return array(out, depth);
+        case '"':
+            out.type = Json::Type::string;
+            return string(out.text);
+        case 't':
+            out.type = Json::Type::boolean;
+            out.boolean = true;
+            return literal("true");
+        case 'f':
+            out.type = Json::Type::boolean;
+            out.boolean = false;
+            return literal("false");
+        case 'n':
+            out.type = Json::Type::null;
+            return literal("null");
+        default:
+            out.type = Json::Type::number;
+            return number(out.text);
         }
     }
 
@@ -83,7 +97,7 @@ private:
             skip_ws();
             Json v;
             if (!value(v, depth + 1)) return false;
-            out.members.emplace_back(std::move(key), std::move(v));
+            out.members.push_back(Json::Member{std::move(key), std::move(v)});
             skip_ws();
             if (at_end()) return fail("unterminated object");
             if (peek() == ',') {
@@ -127,7 +141,8 @@ private:
 
     bool digits() {
         const std::size_t start = pos_;
-        while (!at_end() && peek() >= '0' && peek() <= '9') ++pos_;
+        while (!at_end() && peek() >= '0' && peek() <= '9')
+            ++pos_;
         return pos_ > start;
     }
 
@@ -244,14 +259,30 @@ private:
             if (at_end()) return fail("unterminated escape");
             const char e = s_[pos_++];
             switch (e) {
-            case '"': out.push_back('"'); break;
-            case '\\': out.push_back('\\'); break;
-            case '/': out.push_back('/'); break;
-            case 'b': out.push_back('\b'); break;
-            case 'f': out.push_back('\f'); break;
-            case 'n': out.push_back('\n'); break;
-            case 'r': out.push_back('\r'); break;
-            case 't': out.push_back('\t'); break;
+            case '"':
+                out.push_back('"');
+                break;
+            case '\\':
+                out.push_back('\\');
+                break;
+            case '/':
+                out.push_back('/');
+                break;
+            case 'b':
+                out.push_back('\b');
+                break;
+            case 'f':
+                out.push_back('\f');
+                break;
+            case 'n':
+                out.push_back('\n');
+                break;
+            case 'r':
+                out.push_back('\r');
+                break;
+            case 't':
+                out.push_back('\t');
+                break;
             case 'u': {
                 std::uint32_t cp = 0;
                 if (!hex4(cp)) return false;
@@ -267,7 +298,8 @@ private:
                 put_utf8(out, cp);
                 break;
             }
-            default: return fail("invalid escape");
+            default:
+                return fail("invalid escape");
             }
         }
     }

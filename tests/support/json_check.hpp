@@ -16,11 +16,19 @@ struct Json {
     bool boolean = false;
     std::string text; // a string's decoded UTF-8, or a number's literal text
     std::vector<Json> items;
-    std::vector<std::pair<std::string, Json>> members; // in document order
+    struct Member;
+    std::vector<Member> members; // in document order
 
     // The member named `key` of an object, or null when absent or not an object.
     const Json* get(std::string_view key) const;
     bool is(Type t) const { return type == t; }
+};
+
+// A named member of an object. (Not std::pair: a pair of an incomplete Json cannot be named
+// inside Json with clang's libstdc++ checks.)
+struct Json::Member {
+    std::string first;
+    Json second;
 };
 
 // Parses one strict JSON text. On failure returns false and says why (with the byte offset).
