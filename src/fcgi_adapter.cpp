@@ -33,6 +33,9 @@ FcgiAdapter::FcgiAdapter() {
 }
 
 FcgiAdapter::~FcgiAdapter() {
+    // A request read but never finished: free libfcgi's streams and parameters too (a no-op
+    // otherwise), and close without its lingering close.
+    FCGX_Free(&req_, 0);
     if (req_.ipcFd >= 0) close(req_.ipcFd);
 }
 

@@ -50,10 +50,12 @@ struct Pipe {
     Fd read, write;
     bool open() {
         int fds[2];
-        if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return false;
+        if (pipe2(fds, O_CLOEXEC) != 0) return false;
         read.reset(fds[0]);
         write.reset(fds[1]);
-        return true;
+        // Only our end is non-blocking: the write end becomes the program's stdout or stderr,
+        // and a program that writes faster than we drain must block, not fail with EAGAIN.
+        return fcntl(fds[0], F_SETFL, O_NONBLOCK) == 0;
     }
 };
 

@@ -1,0 +1,310 @@
+#include "actions/action.hpp"
+
+#include "support/capture_stderr.hpp"
+#include "support/json_check.hpp"
+#include "support/pattern.hpp"
+#include "support/temp_dir.hpp"
+
+#include <boost/test/data/test_case.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <ctime>
+#include <dirent.h>
+#include <ostream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+namespace bdata = boost::unit_test::data;
+using wfhookd::ActionCall;
+using wfhookd::ActionConfig;
+using wfhookd::ActionResult;
+using wfhookd::run_append;
+using wftest::Json;
+
+namespace {
+
+ActionConfig append_to(const std::string& file) {
+    ActionConfig a;
+    a.name = "audit";
+    a.display_name = "Audit";
+    a.type = wfhookd::find_action_type("append");
+    a.settings = {{"file", file}};
+    return a;
+}
+
+ActionCall call_for(std::string_view document_id, std::string_view username = "alice") {
+    ActionCall c;
+    c.action = "audit";
+    c.document_id = document_id;
+    c.username = username;
+    return c;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        out.push_back(line);
+    return out;
+}
+
+std::string today_utc(std::time_t t) {
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[16];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+    return buf;
+}
+
+int open_fd_count() {
+    int n = 0;
+    if (DIR* d = opendir("/proc/self/fd")) {
+        while (readdir(d) != nullptr)
+            ++n;
+        closedir(d);
+    }
+    return n;
+}
+
+// Sets the umask for one test.
+struct Umask {
+    mode_t old;
+    explicit Umask(mode_t m) : old(umask(m)) {}
+    ~Umask() { umask(old); }
+};
+
+struct TailCase {
+    std::string name;
+    std::string before; // what a crashed writer left
+    std::string kept;   // what must remain before the next line
+};
+
+std::ostream& operator<<(std::ostream& os, const TailCase& c) {
+    return os << c.name;
+}
+
+const std::string kWhole = R"({"earlier":1})"
+                           "\n";
+
+const TailCase kTails[] = {
+    {"empty file", "", ""},
+    {"complete lines untouched", kWhole + kWhole, kWhole + kWhole},
+    {"fragment without any newline", R"({"time":"2026-)", ""},
+    {"fragment after whole lines", kWhole + R"({"time":"20)", kWhole},
+    {"fragment longer than a read block", kWhole + std::string(10000, 'x'), kWhole},
+    {"newline two blocks back", std::string(5000, 'a') + "\n" + std::string(9000, 'b'),
+     std::string(5000, 'a') + "\n"},
+    {"newline at the end of a block", std::string(4095, 'a') + "\n" + std::string(4096, 'b'),
+     std::string(4095, 'a') + "\n"},
+    {"newline at the start of a block", std::string(4096, 'a') + "\n" + std::string(4095, 'b'),
+     std::string(4096, 'a') + "\n"},
+    {"lone newline then fragment", "\nabc", "\n"},
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(append)
+
+BOOST_AUTO_TEST_CASE(line_format) {
+    wftest::TempDir dir;
+    const std::string file = dir.file("audit.jsonl");
+    const std::time_t before = std::time(nullptr);
+    ActionCall with_version = call_for("doc \"1\"\n\xE2\x80\xA8", "b\xC3\xA9@example.com");
+    with_version.has_document_version_id = true;
+    with_version.document_version_id = "v2";
+    BOOST_TEST_REQUIRE(run_append(append_to(file), with_version).ok);
+    BOOST_TEST_REQUIRE(run_append(append_to(file), call_for("doc-2")).ok);
+    const std::time_t after = std::time(nullptr);
+
+    const std::string text = wftest::read_file(file);
+    BOOST_TEST(text.ends_with("\n"));
+    const std::vector<std::string> lines = lines_of(text);
+    BOOST_TEST_REQUIRE(lines.size() == 2u);
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        Json j;
+        std::string error;
+        BOOST_TEST_REQUIRE(wftest::json_parse(lines[i], j, error), error << " in " << lines[i]);
+        std::vector<std::string> keys;
+        for (const auto& m : j.members)
+            keys.push_back(m.first);
+        BOOST_TEST(keys == (std::vector<std::string>{"time", "action", "documentId",
+                                                     "documentVersionId", "username"}),
+                   boost::test_tools::per_element());
+        const std::string time = j.get("time")->text;
+        BOOST_TEST(wftest::matches_pattern(time, wftest::kTimestampPattern), time);
+        const std::string date = time.substr(0, 10);
+        BOOST_TEST((date == today_utc(before) || date == today_utc(after)), time);
+        BOOST_TEST(j.get("action")->text == "audit");
+    }
+    Json first, second;
+    std::string error;
+    wftest::json_parse(lines[0], first, error);
+    wftest::json_parse(lines[1], second, error);
+    BOOST_TEST(first.get("documentId")->text == "doc \"1\"\n\xE2\x80\xA8");
+    BOOST_TEST(first.get("documentVersionId")->text == "v2");
+    BOOST_TEST(first.get("username")->text == "b\xC3\xA9@example.com");
+    BOOST_TEST(second.get("documentId")->text == "doc-2");
+    BOOST_TEST(second.get("documentVersionId")->is(Json::Type::null));
+    BOOST_TEST(second.get("username")->text == "alice");
+}
+
+BOOST_AUTO_TEST_CASE(creates_a_missing_file_with_mode_0640) {
+    wftest::TempDir dir;
+    Umask open_umask(0);
+    const std::string file = dir.file("new.jsonl");
+    BOOST_TEST_REQUIRE(run_append(append_to(file), call_for("d")).ok);
+    struct stat st {};
+    BOOST_TEST_REQUIRE(stat(file.c_str(), &st) == 0);
+    BOOST_TEST(S_ISREG(st.st_mode));
+    BOOST_TEST((st.st_mode & 07777) == 0640u);
+    BOOST_TEST(lines_of(wftest::read_file(file)).size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(keeps_the_mode_of_an_existing_file) {
+    wftest::TempDir dir;
+    const std::string file = dir.write("existing.jsonl", kWhole, 0600);
+    BOOST_TEST_REQUIRE(run_append(append_to(file), call_for("d")).ok);
+    struct stat st {};
+    BOOST_TEST_REQUIRE(stat(file.c_str(), &st) == 0);
+    BOOST_TEST((st.st_mode & 07777) == 0600u);
+}
+
+BOOST_AUTO_TEST_CASE(appends_and_never_truncates) {
+    wftest::TempDir dir;
+    const std::string file = dir.write("audit.jsonl", kWhole + kWhole, 0640);
+    for (const char* id : {"a", "b", "c"})
+        BOOST_TEST_REQUIRE(run_append(append_to(file), call_for(id)).ok);
+    const std::string text = wftest::read_file(file);
+    BOOST_TEST(text.starts_with(kWhole + kWhole));
+    const std::vector<std::string> lines = lines_of(text);
+    BOOST_TEST_REQUIRE(lines.size() == 5u);
+    const char* ids[] = {"a", "b", "c"};
+    for (std::size_t i = 0; i < 3; ++i) {
+        Json j;
+        std::string error;
+        BOOST_TEST_REQUIRE(wftest::json_parse(lines[2 + i], j, error), error);
+        BOOST_TEST(j.get("documentId")->text == ids[i]);
+    }
+}
+
+BOOST_DATA_TEST_CASE(partial_last_line_is_cut_before_appending, bdata::make(kTails), c) {
+    wftest::TempDir dir;
+    const std::string file = dir.write("audit.jsonl", c.before, 0640);
+    ActionResult r;
+    const std::string log =
+        wftest::capture_stderr([&] { r = run_append(append_to(file), call_for("after-crash")); });
+    BOOST_TEST_REQUIRE(r.ok, r.detail);
+    // The operator hears about a repair, and only about a repair.
+    const std::size_t cut = c.before.size() - c.kept.size();
+    if (cut == 0)
+        BOOST_TEST(log.empty(), log);
+    else
+        BOOST_TEST(log.ends_with(" warning: append: removed an incomplete last line (" +
+                                 std::to_string(cut) + " bytes) from " + file + "\n"),
+                   log);
+    const std::string text = wftest::read_file(file);
+    BOOST_TEST_REQUIRE(text.starts_with(c.kept));
+    const std::string added = text.substr(c.kept.size());
+    BOOST_TEST(added.ends_with("\n"));
+    BOOST_TEST(added.find('\n') == added.size() - 1); // exactly one line was added
+    Json j;
+    std::string error;
+    BOOST_TEST(wftest::json_parse(added.substr(0, added.size() - 1), j, error), error);
+    BOOST_TEST(j.get("documentId") != nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(write_failure_is_reported) {
+    const int fds_before = open_fd_count();
+    const ActionResult r = run_append(append_to("/dev/full"), call_for("d"));
+    BOOST_TEST(!r.ok);
+    BOOST_TEST(r.error == "could not record the action (No space left on device)");
+    BOOST_TEST(r.detail == "write /dev/full: No space left on device");
+    BOOST_TEST(open_fd_count() == fds_before);
+}
+
+BOOST_AUTO_TEST_CASE(open_failure_is_reported) {
+    wftest::TempDir dir;
+    const std::string sub = dir.file("gone");
+    BOOST_TEST_REQUIRE(mkdir(sub.c_str(), 0700) == 0);
+    const std::string file = sub + "/audit.jsonl";
+    BOOST_TEST_REQUIRE(rmdir(sub.c_str()) == 0); // removed after the config was checked
+    const int fds_before = open_fd_count();
+    const ActionResult r = run_append(append_to(file), call_for("d"));
+    BOOST_TEST(!r.ok);
+    BOOST_TEST(r.error == "could not record the action (No such file or directory)");
+    BOOST_TEST(r.detail == "open " + file + ": No such file or directory");
+    BOOST_TEST(open_fd_count() == fds_before);
+
+    const ActionResult is_dir = run_append(append_to(dir.path()), call_for("d"));
+    BOOST_TEST(!is_dir.ok);
+    BOOST_TEST(is_dir.error == "could not record the action (Is a directory)");
+}
+
+BOOST_AUTO_TEST_CASE(success_leaves_no_descriptor_open) {
+    wftest::TempDir dir;
+    const std::string file = dir.file("audit.jsonl");
+    BOOST_TEST_REQUIRE(run_append(append_to(file), call_for("first")).ok); // creates
+    const int fds_before = open_fd_count();
+    BOOST_TEST_REQUIRE(run_append(append_to(file), call_for("second")).ok);
+    BOOST_TEST(open_fd_count() == fds_before);
+}
+
+// Workers are processes: concurrent appends from several of them must never interleave.
+BOOST_AUTO_TEST_CASE(concurrent_appends_from_processes_do_not_interleave) {
+    wftest::TempDir dir;
+    const std::string file = dir.file("audit.jsonl");
+    constexpr int kProcs = 8, kLines = 200;
+    std::vector<pid_t> pids;
+    for (int p = 0; p < kProcs; ++p) {
+        const pid_t pid = fork();
+        BOOST_TEST_REQUIRE(pid >= 0);
+        if (pid == 0) {
+            const ActionConfig a = append_to(file);
+            // Long values make each line larger than one small write, to give interleaving
+            // every chance.
+            const std::string pad(3000, static_cast<char>('a' + p));
+            for (int i = 0; i < kLines; ++i) {
+                const std::string id = std::to_string(p) + "-" + std::to_string(i);
+                ActionCall c = call_for(id, pad);
+                if (!run_append(a, c).ok) _exit(1);
+            }
+            _exit(0);
+        }
+        pids.push_back(pid);
+    }
+    int failed = 0;
+    for (const pid_t pid : pids) {
+        int status = 0;
+        BOOST_TEST_REQUIRE(waitpid(pid, &status, 0) == pid);
+        failed += !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    BOOST_TEST(failed == 0);
+
+    const std::string text = wftest::read_file(file);
+    BOOST_TEST(text.ends_with("\n"));
+    const std::vector<std::string> lines = lines_of(text);
+    BOOST_TEST(lines.size() == std::size_t(kProcs * kLines));
+    std::set<std::string> ids;
+    int invalid = 0;
+    for (const std::string& line : lines) {
+        Json j;
+        std::string error;
+        const Json* id = nullptr;
+        if (!wftest::json_parse(line, j, error) || (id = j.get("documentId")) == nullptr) {
+            ++invalid;
+            continue;
+        }
+        const int proc = std::atoi(id->text.c_str());
+        if (j.get("username")->text != std::string(3000, static_cast<char>('a' + proc))) ++invalid;
+        ids.insert(id->text);
+    }
+    BOOST_TEST(invalid == 0);
+    BOOST_TEST(ids.size() == std::size_t(kProcs * kLines));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
