@@ -140,7 +140,11 @@ public:
         c_.service.version = WFHOOKD_VERSION;
         bool seen_auth = false;
         for (const auto& [name, node] : tree) {
-            if (name == "server") {
+            // A section has children or nothing; a value without children is a key written
+            // before the first section, even when it is named like one (`server = 1`).
+            if (node.empty() && !node.data().empty()) {
+                file_error(fmt::format("key \"{}\" is outside any section", name));
+            } else if (name == "server") {
                 server(node);
             } else if (name == "service") {
                 service(node);

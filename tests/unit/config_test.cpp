@@ -108,6 +108,8 @@ std::vector<BadCase> bad_cases() {
         {"section named like a prefix", "[actions]\nx = 1\n" + kAuth, "[actions]",
          "unknown section"},
         {"key outside a section", "x = 1\n" + kAuth, "", "key \"x\" is outside any section"},
+        {"key outside a section named like a section", "server = 1\n" + kAuth, "",
+         "key \"server\" is outside any section"},
         {"UTF-8 byte-order mark", "\xEF\xBB\xBF" + kAuth, "",
          "starts with a UTF-8 byte-order mark"},
         // INI syntax (PropertyTree errors, named by line, section and key).
