@@ -24,7 +24,9 @@ comma := ,
 
 WF_CPPFLAGS := -DWFHOOKD_VERSION='"$(VERSION)"' -Isrc -MMD -MP
 WF_CXXFLAGS := -std=c++20 -Wall -Wextra -Werror -Wshadow -Wnon-virtual-dtor $(SAN_FLAGS) $(SAN_WARN)
-WF_LDFLAGS := $(SAN_FLAGS)
+# Bind every symbol at start (and make the GOT read-only): hardening, and no lazy binding
+# on the first requests.
+WF_LDFLAGS := -Wl,-z,relro,-z,now $(SAN_FLAGS)
 LIBS := -lfcgi $(shell $(PKG_CONFIG) --libs fmt 2>/dev/null || echo -lfmt)
 TEST_LIBS := -lboost_unit_test_framework
 

@@ -16,5 +16,6 @@ inline std::int64_t monotonic_ns() {
 
 // RFC 3339 UTC with milliseconds: 2026-11-23T15:04:05.123Z
 std::string rfc3339_now();
+void append_rfc3339_now(std::string& out);
 
 } // namespace wfhookd

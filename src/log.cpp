@@ -11,8 +11,7 @@ namespace wfhookd {
 namespace {
 
 bool g_journal = false;
-pid_t g_pid = 0;
-
+std::string g_tag = " wfhookd: "; // " wfhookd[PID] ", made once per process by log_init
 bool stderr_is_journal() {
     const char* stream = std::getenv("JOURNAL_STREAM");
     if (stream == nullptr) return false;
@@ -41,17 +40,23 @@ std::string_view level_name(Level l) {
 
 void log_init() {
     g_journal = stderr_is_journal();
-    g_pid = getpid();
+    g_tag = fmt::format(" wfhookd[{}] ", getpid());
 }
 
 void log_line(Level level, std::string_view message) {
-    std::string line;
-    line.reserve(message.size() + 64);
-    if (g_journal)
-        fmt::format_to(std::back_inserter(line), "<{}>", static_cast<int>(level));
-    else
-        fmt::format_to(std::back_inserter(line), "{} wfhookd[{}] {}: ", rfc3339_now(),
-                       g_pid ? g_pid : getpid(), level_name(level));
+    // Workers log every request: reuse one buffer, and no formatting library on this path.
+    static std::string line;
+    line.clear();
+    if (g_journal) {
+        line.push_back('<');
+        line.push_back(static_cast<char>('0' + static_cast<int>(level)));
+        line.push_back('>');
+    } else {
+        append_rfc3339_now(line);
+        line.append(g_tag);
+        line.append(level_name(level));
+        line.append(": ");
+    }
     line.append(message);
     line.push_back('\n');
     // One write per line: atomic on a pipe (journald, terminal) up to PIPE_BUF bytes.
@@ -65,38 +70,53 @@ void log_line(Level level, std::string_view message) {
     }
 }
 
+namespace {
+
+// Bytes that make a logfmt value need quoting: controls, space, '"', '=', '\\', DEL and
+// everything non-ASCII (escaped as \xNN).
+struct QuoteTable {
+    bool quote[256] = {};
+    constexpr QuoteTable() {
+        for (int c = 0; c < 256; ++c)
+            quote[c] = c <= 0x20 || c >= 0x7F || c == '"' || c == '\\' || c == '=';
+    }
+};
+constexpr QuoteTable kQuote;
+
+} // namespace
+
 void append_field(std::string& line, std::string_view key, std::string_view value) {
     constexpr std::size_t kMax = 256;
     line.push_back(' ');
     line.append(key);
     line.push_back('=');
-    bool plain = !value.empty();
-    for (const char ch : value) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (c <= 0x20 || c >= 0x7F || c == '"' || c == '\\' || c == '=') {
-            plain = false;
-            break;
-        }
-    }
     const bool cut = value.size() > kMax;
     if (cut) value = value.substr(0, kMax);
-    if (plain) {
+    std::size_t i = 0;
+    while (i < value.size() && !kQuote.quote[static_cast<unsigned char>(value[i])])
+        ++i;
+    if (i == value.size() && !value.empty()) {
         line.append(value);
         if (cut) line.append("...");
         return;
     }
     line.push_back('"');
-    for (const char ch : value) {
-        const auto c = static_cast<unsigned char>(ch);
+    std::size_t run = 0; // start of the current run of bytes that need no escaping
+    for (i = 0; i < value.size(); ++i) {
+        const auto c = static_cast<unsigned char>(value[i]);
+        if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') continue;
+        line.append(value.data() + run, i - run);
+        run = i + 1;
         if (c == '"' || c == '\\') {
             line.push_back('\\');
-            line.push_back(ch);
-        } else if (c < 0x20 || c >= 0x7F) {
-            fmt::format_to(std::back_inserter(line), "\\x{:02x}", c);
+            line.push_back(static_cast<char>(c));
         } else {
-            line.push_back(ch);
+            static constexpr char hex[] = "0123456789abcdef";
+            const char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+            line.append(esc, 4);
         }
     }
+    line.append(value.data() + run, value.size() - run);
     if (cut) line.append("...");
     line.push_back('"');
 }

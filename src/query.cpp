@@ -17,8 +17,11 @@ int hex_value(char c) {
 
 std::string_view percent_decode(std::string_view in, std::string& scratch, std::string& error) {
     // Most keys and values need no decoding: hand back a view of the input itself.
-    static constexpr std::string_view kSpecial("%+\0", 3);
-    if (in.find_first_of(kSpecial) == std::string_view::npos) return in;
+    // (A plain loop: libstdc++'s find_first_of calls memchr once per character.)
+    std::size_t k = 0;
+    while (k < in.size() && in[k] != '%' && in[k] != '+' && in[k] != '\0')
+        ++k;
+    if (k == in.size()) return in;
     const std::size_t start = scratch.size();
     for (std::size_t i = 0; i < in.size(); ++i) {
         const char c = in[i];

@@ -106,7 +106,8 @@ void route(const Context& ctx, const Request& req, Response& res, RouteInfo& inf
     }
     if (ep == nullptr) return res.set_error(404, "unknown endpoint");
     info.endpoint = static_cast<int>(ep - kEndpoints);
-    if (ctx.scoreboard != nullptr) ctx.scoreboard->slot(ctx.slot).endpoint.store(info.endpoint);
+    if (ctx.scoreboard != nullptr)
+        ctx.scoreboard->slot(ctx.slot).endpoint.store(info.endpoint, std::memory_order_relaxed);
 
     if ((method_bit(req.method) & ep->methods) == 0) {
         res.set_error(405, fmt::format("method {} is not allowed here; use {}",

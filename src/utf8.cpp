@@ -1,5 +1,8 @@
 #include "utf8.hpp"
 
+#include <cstdint>
+#include <cstring>
+
 namespace wfhookd {
 
 namespace {
@@ -40,7 +43,14 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
 }
 
 bool is_valid_utf8(std::string_view s) {
-    for (std::size_t i = 0; i < s.size();) {
+    // Ids and names are nearly always ASCII: skip 8 bytes at a time while no high bit is set.
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+        std::uint64_t chunk;
+        std::memcpy(&chunk, s.data() + i, 8);
+        if (chunk & 0x8080808080808080ULL) break;
+    }
+    while (i < s.size()) {
         const std::size_t n = utf8_sequence_length(s, i);
         if (n == 0) return false;
         i += n;

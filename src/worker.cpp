@@ -5,6 +5,7 @@
 #include "fcgi_adapter.hpp"
 #include "log.hpp"
 #include "router.hpp"
+#include "text.hpp"
 
 #include <cerrno>
 #include <csignal>
@@ -19,6 +20,10 @@
 namespace wfhookd {
 
 namespace {
+
+// The slot's per-request fields are read only approximately (by the master's deadline check
+// and /status): no ordering is needed, and relaxed stores are plain moves.
+constexpr auto kRelaxed = std::memory_order_relaxed;
 
 volatile sig_atomic_t g_stop = 0;
 
@@ -57,7 +62,8 @@ void begin_log_line(std::string& line, const Request& req, const Response& res,
     append_field(line, "endpoint",
                  info.endpoint >= 0 ? endpoints()[info.endpoint].name : endpoint_name(req.path));
     if (!info.action.empty()) append_field(line, "action", info.action);
-    fmt::format_to(std::back_inserter(line), " status={}", res.status);
+    line.append(" status=");
+    append_decimal(line, static_cast<std::uint64_t>(res.status));
     append_field(line, "user", req.username.empty() ? "-" : req.username);
     if (!req.request_id.empty()) append_field(line, "id", req.request_id);
     if (!res.log_error.empty()) append_field(line, "error", res.log_error);
@@ -138,12 +144,12 @@ void block_handled_signals(sigset_t* previous) {
         }
 
         const std::int64_t start = monotonic_ns();
-        slot.request_ns.store(start);
-        slot.state.store(WorkerState::busy);
+        slot.request_ns.store(start, kRelaxed);
+        slot.state.store(WorkerState::busy, kRelaxed);
         set_io_timeout(fd, server.io_timeout);
         if (!fcgi.read_request(fd, server.max_body_size, req)) {
-            slot.request_ns.store(0);
-            slot.state.store(WorkerState::idle);
+            slot.request_ns.store(0, kRelaxed);
+            slot.state.store(WorkerState::idle, kRelaxed);
             log(Level::notice, "dropped a connection that sent no complete FastCGI request");
             continue;
         }
@@ -155,11 +161,12 @@ void block_handled_signals(sigset_t* previous) {
         const bool sent = fcgi.finish(req, res);
         args.scoreboard->count_status(res.status);
         slot.requests.fetch_add(1, std::memory_order_relaxed);
-        slot.endpoint.store(-1);
-        slot.request_ns.store(0);
-        slot.state.store(WorkerState::idle);
-        fmt::format_to(std::back_inserter(log_line_buf), " us={}{}",
-                       (monotonic_ns() - start) / 1000, sent ? "" : " unsent=peer-gone");
+        slot.endpoint.store(-1, kRelaxed);
+        slot.request_ns.store(0, kRelaxed);
+        slot.state.store(WorkerState::idle, kRelaxed);
+        log_line_buf.append(" us=");
+        append_decimal(log_line_buf, static_cast<std::uint64_t>(monotonic_ns() - start) / 1000);
+        if (!sent) log_line_buf.append(" unsent=peer-gone");
         log_line(res.status >= 500 || !sent ? Level::warning : Level::info, log_line_buf);
 
         if (limit != 0 && ++served >= limit) {
