@@ -90,12 +90,14 @@ void append_field(std::string& line, std::string_view key, std::string_view valu
     line.push_back(' ');
     line.append(key);
     line.push_back('=');
-    const bool cut = value.size() > kMax;
-    if (cut) value = value.substr(0, kMax);
+    // Whether to quote is decided on the whole value, before it is cut.
     std::size_t i = 0;
     while (i < value.size() && !kQuote.quote[static_cast<unsigned char>(value[i])])
         ++i;
-    if (i == value.size() && !value.empty()) {
+    const bool plain = i == value.size() && !value.empty();
+    const bool cut = value.size() > kMax;
+    if (cut) value = value.substr(0, kMax);
+    if (plain) {
         line.append(value);
         if (cut) line.append("...");
         return;
