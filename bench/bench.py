@@ -7,6 +7,9 @@ Targets, all through one private nginx (worker_processes 1, access_log off) exce
   d  php-fpm running bench/customAction.php      the same checks in PHP
   e  wfhookd /customAction, exec action /bin/true
   f  wfhookd over FastCGI without nginx          bench/fcgi_load.cpp
+and, measured right after e in every round:
+  e0 posix_spawn + waitpid of /bin/true in a loop, one loop per CPU, no wfhookd
+     (bench/spawn_loop.cpp): what starting a process costs on this machine, e's ceiling
 """
 
 import argparse
@@ -47,6 +50,7 @@ GOALS = [
     ("c.p99_ms", "<=", 3.0, "c p99 latency at {conns} connections, ms"),
     ("c.rss_max_kib", "<=", 4096, "RSS per wfhookd worker, KiB"),
     ("e.rps", ">=", 1000, "e exec /bin/true, req/s"),
+    ("e0.rate", ">=", 1000, "e0 ceiling: /bin/true spawned and reaped per s without wfhookd"),
     ("instructions.wfhookd", "<=", 6000, "user-space instructions per request in a worker"),
 ]
 
@@ -341,12 +345,19 @@ def summarize(results, args):
     for x, y in (("c", "b"), ("c", "d"), ("c", "a"), ("b", "a"), ("b", "d"), ("f", "c")):
         if x in med and y in med and med[y]["rps"]:
             ratios[f"{x}/{y}"] = round(med[x]["rps"] / med[y]["rps"], 3)
+    ceiling = results.get("spawn_ceiling")
+    if ceiling:
+        ceiling["median"] = statistics.median(r["rate"] for r in ceiling["runs"])
+        if "e" in med and ceiling["median"]:
+            ratios["e/e0"] = round(med["e"]["rps"] / ceiling["median"], 3)
     results["ratios"] = ratios
     # The same ratios round by round (both targets ran back to back, so they shared the same
     # background load): sturdier than the ratio of medians on a busy machine.
     per_round = {}
     for key in ratios:
         x, y = key.split("/")
+        if x not in results["targets"] or y not in results["targets"]:
+            continue
         rx = {r["round"]: r["rps"] for r in results["targets"][x]["runs"]}
         ry = {r["round"]: r["rps"] for r in results["targets"][y]["runs"]}
         vals = [round(rx[n] / ry[n], 3) for n in sorted(rx) if ry.get(n)]
@@ -357,6 +368,8 @@ def summarize(results, args):
         value = None
         if "/" in key:
             value = ratios.get(key)
+        elif key == "e0.rate":
+            value = results.get("spawn_ceiling", {}).get("median")
         elif key.startswith("instructions."):
             inst = results.get("instructions", {}).get(key.split(".")[1])
             value = inst["ir_per_request"] if inst else None
@@ -392,6 +405,12 @@ def table_md(results):
             f"{fmt(md['p99_ms'], '.2f')} | {fmt(md['nginx_us_per_req'])} | {fmt(md['app_us_per_req'])} | "
             f"{fmt(md['rss_max_kib'], 'd') if md['rss_max_kib'] else '-'} | {res['errors']} / "
             f"{res['non2xx']} | {fmt(md['other_cpu_pct'], '.0f')} |")
+    ceiling = results.get("spawn_ceiling")
+    if ceiling:
+        lines.append(f"| (e0) posix_spawn + waitpid /bin/true, one loop per CPU, no wfhookd | "
+                     f"**{ceiling['median']:,.0f}** spawns/s | "
+                     + " / ".join(f"{r['rate']:.0f}" for r in ceiling["runs"])
+                     + " | | | | | | | |")
     lines.append("")
     if results["ratios"]:
         lines.append("Ratios of median req/s: " + ", ".join(
@@ -523,6 +542,9 @@ def main():
                     r["wfhookd_non200_logged"] = bad
                 results["targets"].setdefault(t, {"label": TARGETS[t], "runs": []})["runs"].append(r)
                 sup.check_alive()
+                if t == "e":
+                    results.setdefault("spawn_ceiling", {"runs": []})["runs"].append(
+                        dict(spawn_ceiling(args.duration), round=rnd))
     finally:
         sup.stop_all()
         keep = os.path.join(out_dir, "run")
@@ -550,6 +572,15 @@ def main():
     if args.publish:
         publish(results, out_dir, table)
     return 0
+
+
+def spawn_ceiling(duration):
+    """e0: /bin/true started and reaped per second by bench/spawn_loop, one loop per CPU."""
+    tool = os.path.join(common.ROOT, os.environ.get("BUILD", "build"), "bench", "spawn_loop")
+    out = subprocess.run([tool, f"{duration:g}"], capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"rate=([0-9.]+)", out).group(1))
+    log(f"  e0 posix_spawn /bin/true loop      {rate:>9.0f} spawns/s (no wfhookd)")
+    return {"rate": rate}
 
 
 def serve(stack):

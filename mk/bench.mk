@@ -5,9 +5,10 @@
 #   make bench-tools                   only build what they need
 # The tools: bench/bare_responder.cpp (target b, the architecture's ceiling) and
 # bench/fcgi_load.cpp (target f, FastCGI load without nginx; it reuses the request encoder
-# of tests/support/fcgi_client.cpp).
+# of tests/support/fcgi_client.cpp) and bench/spawn_loop.cpp (e0, the machine's ceiling for
+# starting processes, which bounds exec actions).
 
-BENCH_TOOLS := $(BUILD)/bench/bare_responder $(BUILD)/bench/fcgi_load
+BENCH_TOOLS := $(BUILD)/bench/bare_responder $(BUILD)/bench/fcgi_load $(BUILD)/bench/spawn_loop
 BENCH_ARGS ?=
 
 .PHONY: bench bench-instructions bench-tools
@@ -25,6 +26,10 @@ $(BUILD)/bench/bare_responder: $(BUILD)/bench/bare_responder.o
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CXX) $(WF_LDFLAGS) $(LDFLAGS) $^ -lfcgi -o $@
 
+$(BUILD)/bench/spawn_loop: $(BUILD)/bench/spawn_loop.o
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CXX) $(WF_LDFLAGS) $(LDFLAGS) $^ -o $@
+
 $(BUILD)/bench/fcgi_load: $(BUILD)/bench/fcgi_load.o $(BUILD)/tests/support/fcgi_client.o
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CXX) $(WF_LDFLAGS) $(LDFLAGS) $^ -o $@
@@ -32,4 +37,4 @@ $(BUILD)/bench/fcgi_load: $(BUILD)/bench/fcgi_load.o $(BUILD)/tests/support/fcgi
 # `make format` and `make format-check` cover the bench sources too.
 FORMAT_FILES += $(wildcard bench/*.cpp)
 
--include $(BUILD)/bench/bare_responder.d $(BUILD)/bench/fcgi_load.d
+-include $(BUILD)/bench/bare_responder.d $(BUILD)/bench/fcgi_load.d $(BUILD)/bench/spawn_loop.d
