@@ -1,6 +1,7 @@
 #include "fcgi_adapter.hpp"
 
 #include "support/fcgi_client.hpp"
+#include "support/fds.hpp"
 
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
@@ -25,6 +26,8 @@ using wftest::Params;
 
 namespace {
 
+using wftest::open_fd_count;
+
 constexpr std::uint8_t kParams = 4;
 constexpr std::size_t kMaxBody = 65536;
 
@@ -35,16 +38,6 @@ struct FcgiInit {
         BOOST_TEST_REQUIRE(wfhookd::fcgi_init());
     }
 };
-
-int open_fd_count() {
-    int n = 0;
-    if (DIR* d = opendir("/proc/self/fd")) {
-        while (readdir(d) != nullptr)
-            ++n;
-        closedir(d);
-    }
-    return n;
-}
 
 // One connection: `ours` goes to the adapter (which owns and closes it), the test keeps
 // `peer` and plays the web server on it.

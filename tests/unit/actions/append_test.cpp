@@ -1,6 +1,7 @@
 #include "actions/action.hpp"
 
 #include "support/capture_stderr.hpp"
+#include "support/fds.hpp"
 #include "support/json_check.hpp"
 #include "support/pattern.hpp"
 #include "support/temp_dir.hpp"
@@ -27,6 +28,8 @@ using wfhookd::run_append;
 using wftest::Json;
 
 namespace {
+
+using wftest::open_fd_count;
 
 ActionConfig append_to(const std::string& file) {
     ActionConfig a;
@@ -59,16 +62,6 @@ std::string today_utc(std::time_t t) {
     char buf[16];
     std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
     return buf;
-}
-
-int open_fd_count() {
-    int n = 0;
-    if (DIR* d = opendir("/proc/self/fd")) {
-        while (readdir(d) != nullptr)
-            ++n;
-        closedir(d);
-    }
-    return n;
 }
 
 // Sets the umask for one test.
