@@ -163,9 +163,10 @@ bool Master::maintain_pool(std::int64_t now) {
                 "reload failed: workers with the new configuration keep dying at "
                 "start; keeping generation {}",
                 serving_.number);
-            for (Worker& w : workers_)
-                if (w.generation == current_.number) kill_worker(w, SIGTERM);
+            // Back to what is in service; that also stops a generation from a reload that
+            // was itself still starting when this one began.
             current_ = serving_;
+            signal_workers(SIGTERM, true);
             reload_pending_ = false;
             start_failures_ = 0;
             next_spawn_ns_ = 0;

@@ -6,8 +6,10 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <set>
 #include <thread>
 
 using namespace wftest;
@@ -99,6 +101,32 @@ BOOST_AUTO_TEST_CASE(invalid_config_keeps_the_running_one) {
     BOOST_TEST(!service_info_lists(s, "extra2"));
     BOOST_TEST(s.wfhookd.workers() == workers); // nothing was restarted
     BOOST_TEST(s.get("/customAction?name=extra1&documentId=1", s.auth()).status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(new_workers_that_keep_dying_roll_the_reload_back) {
+    Stack s(with_actions(0));
+    const std::vector<pid_t> old = s.wfhookd.workers();
+    s.wfhookd.write_config(with_actions(1));
+    s.wfhookd.process().signal(SIGHUP);
+    // Every worker of the new generation dies as soon as it shows up.
+    std::set<pid_t> killed;
+    BOOST_TEST_REQUIRE(wait_until(
+        [&] {
+            for (const pid_t p : s.wfhookd.workers())
+                if (std::find(old.begin(), old.end(), p) == old.end() && killed.insert(p).second)
+                    kill(p, SIGKILL);
+            return s.wfhookd.log_count("reload failed: workers with the new configuration") > 0;
+        },
+        30s));
+    BOOST_TEST(s.wfhookd.process().running());
+    for (const pid_t p : old)
+        BOOST_TEST(process_alive(p)); // still in service
+    BOOST_TEST(!service_info_lists(s, "extra1"));
+    BOOST_TEST(s.get("/customAction?name=noop&documentId=1", s.auth()).status == 200);
+    // A later reload that works still goes through.
+    s.wfhookd.process().signal(SIGHUP);
+    BOOST_TEST_REQUIRE(s.wfhookd.wait_log("reload complete"));
+    BOOST_TEST(wait_until([&] { return service_info_lists(s, "extra1"); }, 5s));
 }
 
 BOOST_AUTO_TEST_CASE(listen_cannot_move_on_reload) {
