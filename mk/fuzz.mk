@@ -51,3 +51,6 @@ $(FUZZERS:%=fuzz-run-%): fuzz-run-%: $(FUZZ_DIR)/%_fuzzer
 	@grep -q '^Done' $(FUZZ_DIR)/$*.log || { tail -40 $(FUZZ_DIR)/$*.log; echo "fuzzer $* did not finish"; exit 1; }
 
 -include $(FUZZ_LIB_OBJS:.o=.d) $(FUZZERS:%=$(FUZZ_DIR)/fuzz/%_fuzzer.d)
+
+# `make format` and `make format-check` cover the fuzz targets too.
+FORMAT_FILES += $(wildcard fuzz/*.cpp)

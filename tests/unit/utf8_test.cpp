@@ -17,7 +17,9 @@ struct Utf8Case {
     bool valid;
 };
 
-std::ostream& operator<<(std::ostream& os, const Utf8Case& c) { return os << c.name; }
+std::ostream& operator<<(std::ostream& os, const Utf8Case& c) {
+    return os << c.name;
+}
 
 const Utf8Case kCases[] = {
     {"empty", "", true},

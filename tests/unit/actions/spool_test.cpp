@@ -28,7 +28,8 @@ std::vector<std::string> entries(const std::string& dir) {
     std::vector<std::string> out;
     DIR* d = opendir(dir.c_str());
     while (dirent* e = readdir(d))
-        if (std::string(e->d_name) != "." && std::string(e->d_name) != "..") out.push_back(e->d_name);
+        if (std::string(e->d_name) != "." && std::string(e->d_name) != "..")
+            out.push_back(e->d_name);
     closedir(d);
     std::sort(out.begin(), out.end());
     return out;
@@ -83,7 +84,8 @@ BOOST_AUTO_TEST_CASE(names_are_unique_across_processes) {
         const pid_t pid = fork();
         if (pid == 0) {
             bool ok = true;
-            for (int i = 0; i < 50; ++i) ok &= run_spool(c, {"review", "d", "", false, "u"}).ok;
+            for (int i = 0; i < 50; ++i)
+                ok &= run_spool(c, {"review", "d", "", false, "u"}).ok;
             _exit(ok ? 0 : 1);
         }
         kids.push_back(pid);
