@@ -1,6 +1,7 @@
 // Graceful reload (SIGHUP): new workers with the new configuration, old ones retired after
 // their request, and not one request lost on the way; an invalid configuration changes
 // nothing.
+#include "support/fcgi_client.hpp"
 #include "support/json_check.hpp"
 #include "support/stack.hpp"
 
@@ -9,6 +10,8 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <future>
+#include <memory>
 #include <set>
 #include <thread>
 
@@ -83,6 +86,48 @@ BOOST_AUTO_TEST_CASE(twenty_reloads_under_continuous_load_lose_no_request) {
     BOOST_TEST(client.sent > 200);
     // Old generations are gone: only the configured number of workers remains.
     BOOST_TEST(wait_until([&] { return s.wfhookd.workers().size() == 2; }));
+}
+
+BOOST_AUTO_TEST_CASE(a_worker_with_a_full_backlog_still_notices_its_sigterm) {
+    // Workers take waiting connections without sleeping in epoll_pwait (where signals are let
+    // in), so under sustained load they must still look for signals regularly, or an old
+    // generation would never retire. Make the backlog certainly full: hold the only worker in
+    // a slow action, queue requests behind it, and stop it meanwhile.
+    TempDir out;
+    WfhookdOptions o = with_actions(0);
+    o.server = "workers = 1\n";
+    o.actions += exec_action("slow", "sleep.sh", "1 " + out.file("pid"), 10);
+    TempDir dir;
+    Wfhookd w(dir, o);
+    w.start();
+    const pid_t worker = w.workers().at(0);
+    auto slow = std::async(std::launch::async, [&] {
+        return fcgi_call(w.socket_path(), {{"REQUEST_METHOD", "GET"},
+                                           {"DOCUMENT_URI", "/customAction"},
+                                           {"QUERY_STRING", "name=slow&documentId=1"},
+                                           {"HTTP_APIKEY", w.api_key()},
+                                           {"HTTP_USERNAME", "u"}});
+    });
+    BOOST_TEST_REQUIRE(wait_until([&] { return file_exists(out.file("pid")); }));
+    std::vector<int> queued;
+    for (int i = 0; i < 100; ++i) {
+        const int fd = connect_unix(w.socket_path());
+        BOOST_TEST_REQUIRE(fd >= 0);
+        write_all(fd, fcgi_request({{"REQUEST_METHOD", "GET"}, {"DOCUMENT_URI", "/serviceInfo"}}));
+        queued.push_back(fd);
+    }
+    kill(worker, SIGTERM); // pending until the slow request is over
+    BOOST_TEST(slow.get().status == 200);
+    BOOST_TEST(wait_until([&] { return !process_alive(worker); }, 10s));
+    int answered = 0;
+    for (const int fd : queued) {
+        answered += fcgi_parse_reply(read_until_eof(fd, 10s)).status == 200;
+        close(fd);
+    }
+    BOOST_TEST(answered == 100); // its replacement served the rest
+    // The slow request, then at most one signal check's worth of queued ones.
+    const int served_by_old = w.log_count("wfhookd[" + std::to_string(worker) + "] info: request");
+    BOOST_TEST(served_by_old <= 1 + 32, served_by_old << " requests served after SIGTERM");
 }
 
 BOOST_AUTO_TEST_CASE(invalid_config_keeps_the_running_one) {
