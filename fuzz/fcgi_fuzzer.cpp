@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -34,34 +35,54 @@ namespace {
 // libfcgi allocates what a pair claims, and ASan's work on gigabyte allocations would slow
 // the fuzzer to a crawl (absurd lengths are covered by tests/e2e/hostile_input_test.cpp).
 bool skip_input(const std::uint8_t* data, std::size_t size) {
+    // Name-value pairs as libfcgi's ReadParams decodes them; true when one claims too much.
+    const auto claims_too_much = [](std::string_view params) {
+        const auto* p = reinterpret_cast<const unsigned char*>(params.data());
+        std::size_t i = 0;
+        const auto length = [&](std::uint64_t& out) {
+            if (i >= params.size()) return false;
+            if ((p[i] & 0x80) == 0) {
+                out = p[i++];
+                return true;
+            }
+            if (i + 4 > params.size()) return false;
+            out =
+                (std::uint64_t(p[i] & 0x7F) << 24) | (p[i + 1] << 16) | (p[i + 2] << 8) | p[i + 3];
+            i += 4;
+            return true;
+        };
+        std::uint64_t name = 0, value = 0;
+        while (length(name) && length(value)) {
+            if (name + value + 2 > (1u << 20)) return true;
+            i += name + value;
+        }
+        return false;
+    };
+    // The records as libfcgi 2.4.2 walks them: the first BEGIN_REQUEST's padding is not skipped
+    // (its reader is reset right after the body), PARAMS of other request ids are skipped, a
+    // GET_VALUES management record is decoded by the same ReadParams on its own, and the
+    // content of other id-0 records is read as part of the current stream.
     std::string params;
+    int request_id = -1;
     for (std::size_t pos = 0; pos + 8 <= size;) {
+        const unsigned type = data[pos + 1];
+        const int id = (data[pos + 2] << 8) | data[pos + 3];
         const std::size_t len = (std::size_t(data[pos + 4]) << 8) | data[pos + 5];
         const std::size_t pad = data[pos + 6];
-        const std::size_t end = std::min(size, pos + 8 + len);
-        if (data[pos + 1] == 4)
-            params.append(reinterpret_cast<const char*>(data + pos + 8), end - pos - 8);
+        const std::string_view content(reinterpret_cast<const char*>(data + pos + 8),
+                                       std::min(size, pos + 8 + len) - pos - 8);
+        if (type == 1 && request_id < 0 && id != 0) {
+            request_id = id;
+            pos += 8 + len;
+            continue;
+        }
+        if (type == 9 && id == 0 && claims_too_much(content)) return true;
+        // Other records with id 0 get an UNKNOWN_TYPE reply, but libfcgi does not skip their
+        // content: it flows into the stream being read.
+        if ((type == 4 && id == request_id) || (id == 0 && type != 9)) params.append(content);
         pos += 8 + len + pad;
     }
-    const auto* p = reinterpret_cast<const unsigned char*>(params.data());
-    std::size_t i = 0;
-    const auto length = [&](std::uint64_t& out) {
-        if (i >= params.size()) return false;
-        if ((p[i] & 0x80) == 0) {
-            out = p[i++];
-            return true;
-        }
-        if (i + 4 > params.size()) return false;
-        out = (std::uint64_t(p[i] & 0x7F) << 24) | (p[i + 1] << 16) | (p[i + 2] << 8) | p[i + 3];
-        i += 4;
-        return true;
-    };
-    std::uint64_t name = 0, value = 0;
-    while (length(name) && length(value)) {
-        if (name + value + 2 > (1u << 20)) return true;
-        i += name + value;
-    }
-    return false;
+    return claims_too_much(params);
 }
 
 } // namespace
