@@ -107,7 +107,7 @@ BOOST_AUTO_TEST_CASE(worker_killed_with_sigkill_is_replaced) {
     o.server = "workers = 2\n";
     Stack s(o);
     BOOST_TEST_REQUIRE(wait_until([&] { return s.wfhookd.workers().size() == 2; }));
-    const pid_t victim = s.wfhookd.workers().front();
+    const pid_t victim = s.wfhookd.workers().at(0);
     kill(victim, SIGKILL);
     BOOST_TEST(wait_until([&] {
         const auto w = s.wfhookd.workers();
