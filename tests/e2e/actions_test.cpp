@@ -113,7 +113,7 @@ BOOST_AUTO_TEST_CASE(timeout_kills_the_action_and_says_so) {
     BOOST_TEST(r.body == R"({"status":"error","error":"slow failed: timed out after 1 s"})");
     const pid_t pid = std::atoi(read_file(s.out.file("slow.pid")).c_str());
     BOOST_TEST_REQUIRE(pid > 0);
-    BOOST_TEST(wait_until([&] { return !process_alive(pid); }, 5s));
+    BOOST_TEST(wait_until([&] { return !process_alive(pid); }));
 }
 
 BOOST_AUTO_TEST_CASE(append_writes_one_json_line_per_call) {
@@ -131,10 +131,10 @@ BOOST_AUTO_TEST_CASE(append_writes_one_json_line_per_call) {
         Json doc;
         std::string err;
         BOOST_TEST_REQUIRE(json_parse(line, doc, err), err);
-        BOOST_TEST(doc.get("action")->text == "audit");
-        BOOST_TEST(doc.get("documentId")->text == "d\"" + std::to_string(n));
-        BOOST_TEST(doc.get("documentVersionId")->text == "v");
-        BOOST_TEST(doc.get("username")->text == "b\xC3\xA9@example.com");
+        BOOST_TEST(doc.at("action").text == "audit");
+        BOOST_TEST(doc.at("documentId").text == "d\"" + std::to_string(n));
+        BOOST_TEST(doc.at("documentVersionId").text == "v");
+        BOOST_TEST(doc.at("username").text == "b\xC3\xA9@example.com");
         ++n;
     }
     BOOST_TEST(n == 3);

@@ -50,7 +50,7 @@ BOOST_AUTO_TEST_CASE(a_request_over_request_timeout_gets_a_5xx_and_others_are_un
     Json status;
     std::string err;
     BOOST_TEST_REQUIRE(json_parse(s.get("/status").body, status, err), err);
-    BOOST_TEST(status.get("requestTimeoutKills")->text == "1");
+    BOOST_TEST(status.at("requestTimeoutKills").text == "1");
 }
 
 BOOST_AUTO_TEST_CASE(idle_time_between_requests_does_not_count) {

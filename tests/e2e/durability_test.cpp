@@ -82,10 +82,12 @@ BOOST_AUTO_TEST_CASE(nothing_acknowledged_is_lost_while_workers_are_killed) {
         std::map<pid_t, std::chrono::steady_clock::time_point> first_seen;
         while (!stop) {
             const auto now = std::chrono::steady_clock::now();
-            for (const pid_t w : s.wfhookd.workers())
+            // Only pids in this snapshot: an old entry may have been reused by another process.
+            const std::vector<pid_t> current = s.wfhookd.workers();
+            for (const pid_t w : current)
                 first_seen.emplace(w, now);
-            for (const auto& [pid, seen] : first_seen) {
-                if (now - seen > 1100ms && process_alive(pid) && kill(pid, SIGKILL) == 0) {
+            for (const pid_t pid : current) {
+                if (now - first_seen[pid] > 1100ms && kill(pid, SIGKILL) == 0) {
                     ++kills;
                     break;
                 }
@@ -108,7 +110,7 @@ BOOST_AUTO_TEST_CASE(nothing_acknowledged_is_lost_while_workers_are_killed) {
         Json doc;
         std::string err;
         BOOST_TEST_REQUIRE(json_parse(line, doc, err), err << ": " << line);
-        ++in_file[doc.get("documentId")->text];
+        ++in_file[doc.at("documentId").text];
     }
     for (const std::string& id : acknowledged)
         BOOST_TEST(in_file[id] == 1, id);

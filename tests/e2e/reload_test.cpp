@@ -74,16 +74,15 @@ BOOST_AUTO_TEST_CASE(twenty_reloads_under_continuous_load_lose_no_request) {
         s.wfhookd.process().signal(SIGHUP);
         BOOST_TEST_REQUIRE(s.wfhookd.wait_log("reload complete", i), s.wfhookd.log());
         // The new action is served once the old workers have finished.
-        BOOST_TEST(
-            wait_until([&] { return service_info_lists(s, "extra" + std::to_string(i)); }, 5s));
+        BOOST_TEST(wait_until([&] { return service_info_lists(s, "extra" + std::to_string(i)); }));
     }
     const int before = client.sent;
-    BOOST_TEST(wait_until([&] { return client.sent > before + 20; })); // still flowing
+    // Still flowing, and enough requests overall for the zero below to mean something.
+    BOOST_TEST(wait_until([&] { return client.sent > std::max(before + 20, 200); }, 60s));
     client.finish();
     BOOST_TEST(client.failed == 0, client.failed
                                        << " of " << client.sent
                                        << " requests failed, first: " << client.first_failure);
-    BOOST_TEST(client.sent > 200);
     // Old generations are gone: only the configured number of workers remains.
     BOOST_TEST(wait_until([&] { return s.wfhookd.workers().size() == 2; }));
 }
@@ -96,7 +95,8 @@ BOOST_AUTO_TEST_CASE(a_worker_with_a_full_backlog_still_notices_its_sigterm) {
     TempDir out;
     WfhookdOptions o = with_actions(0);
     o.server = "workers = 1\n";
-    o.actions += exec_action("slow", "sleep.sh", "1 " + out.file("pid"), 10);
+    // Long enough that the SIGTERM below certainly lands while the action runs.
+    o.actions += exec_action("slow", "sleep.sh", "3 " + out.file("pid"), 10);
     TempDir dir;
     Wfhookd w(dir, o);
     w.start();
@@ -185,7 +185,7 @@ BOOST_AUTO_TEST_CASE(new_workers_that_keep_dying_roll_the_reload_back) {
     const int completed = s.wfhookd.log_count("reload complete");
     s.wfhookd.process().signal(SIGHUP);
     BOOST_TEST_REQUIRE(s.wfhookd.wait_log("reload complete", completed + 1));
-    BOOST_TEST(wait_until([&] { return s.get("/serviceInfo").body != rejected; }, 5s));
+    BOOST_TEST(wait_until([&] { return s.get("/serviceInfo").body != rejected; }));
 }
 
 BOOST_AUTO_TEST_CASE(listen_cannot_move_on_reload) {
@@ -229,7 +229,7 @@ BOOST_AUTO_TEST_CASE(a_request_in_flight_finishes_on_the_old_configuration) {
     reloader.join();
     BOOST_TEST(r.status == 200, r.body);
     BOOST_TEST_REQUIRE(s.wfhookd.wait_log("reload complete"));
-    BOOST_TEST(wait_until([&] { return service_info_lists(s, "extra1"); }, 5s));
+    BOOST_TEST(wait_until([&] { return service_info_lists(s, "extra1"); }));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -147,13 +147,13 @@ BOOST_DATA_TEST_CASE(status_code_and_json_error, bdata::make(kCases), c) {
         if (c.target.find("customAction") != std::string::npos)
             BOOST_TEST(r.body == R"({"status":"success"})");
         else
-            BOOST_TEST(doc.get("webhookVersion")->text == "1.2");
+            BOOST_TEST(doc.at("webhookVersion").text == "1.2");
     } else {
         BOOST_TEST_REQUIRE(doc.get("status") != nullptr);
-        BOOST_TEST(doc.get("status")->text == "error");
+        BOOST_TEST(doc.at("status").text == "error");
         BOOST_TEST_REQUIRE(doc.get("error") != nullptr);
-        BOOST_TEST(doc.get("error")->text.find(c.error) != std::string::npos,
-                   "error \"" << doc.get("error")->text << "\" lacks \"" << c.error << "\"");
+        BOOST_TEST(doc.at("error").text.find(c.error) != std::string::npos,
+                   "error \"" << doc.at("error").text << "\" lacks \"" << c.error << "\"");
     }
 }
 

@@ -37,7 +37,7 @@ BOOST_AUTO_TEST_CASE(an_idle_worker_stops_at_once_on_sigterm) {
     Stack s(o);
     const pid_t worker = s.wfhookd.workers().at(0);
     kill(worker, SIGTERM);
-    BOOST_TEST(wait_until([&] { return !process_alive(worker); }, 2s));
+    BOOST_TEST(wait_until([&] { return !process_alive(worker); }));
     BOOST_TEST(wait_until([&] {
         const auto w = s.wfhookd.workers();
         return w.size() == 1 && w[0] != worker;

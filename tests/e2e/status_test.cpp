@@ -15,8 +15,8 @@ Json status_of(Stack& s) {
     Json doc;
     std::string err;
     const HttpResponse r = s.get("/status");
-    BOOST_TEST(r.status == 200);
-    BOOST_TEST(json_parse(r.body, doc, err), err << " in " << r.body);
+    BOOST_TEST_REQUIRE(r.status == 200, r.body);
+    BOOST_TEST_REQUIRE(json_parse(r.body, doc, err), err << " in " << r.body);
     return doc;
 }
 
@@ -29,7 +29,7 @@ BOOST_AUTO_TEST_CASE(reports_workers_states_and_totals) {
     WfhookdOptions o;
     o.server = "workers = 2\nstatus = yes\n";
     o.actions = "[action:noop]\ntype = noop\n" +
-                exec_action("slow", "sleep.sh", "1 " + out.file("pid"), 10);
+                exec_action("slow", "sleep.sh", "3 " + out.file("pid"), 10);
     Stack s(o);
     for (int i = 0; i < 3; ++i)
         s.get("/customAction?name=noop&documentId=1", s.auth());
@@ -39,35 +39,36 @@ BOOST_AUTO_TEST_CASE(reports_workers_states_and_totals) {
     BOOST_TEST_REQUIRE(wait_until([&] { return file_exists(out.file("pid")); }));
 
     const Json doc = status_of(s);
-    BOOST_TEST(doc.get("service")->text == "wfhookd");
-    BOOST_TEST(doc.get("uptimeSeconds")->is(Json::Type::number));
-    BOOST_TEST(doc.get("configuredWorkers")->text == "2");
+    BOOST_TEST(doc.at("service").text == "wfhookd");
+    BOOST_TEST(doc.at("uptimeSeconds").is(Json::Type::number));
+    BOOST_TEST(doc.at("configuredWorkers").text == "2");
     const Json* procs = doc.get("processes");
     BOOST_TEST_REQUIRE(procs != nullptr);
     BOOST_TEST(procs->items.size() == 2u);
     int busy_running_slow = 0, busy_serving_status = 0;
     for (const Json& p : procs->items) {
-        BOOST_TEST(p.get("pid")->is(Json::Type::number));
-        BOOST_TEST(p.get("state")->text == "busy"); // one runs slow, the other answers us
-        BOOST_TEST(p.get("requestAgeMs")->is(Json::Type::number));
-        if (p.get("action") != nullptr && p.get("action")->text == "slow") ++busy_running_slow;
-        if (p.get("endpoint")->text == "status") ++busy_serving_status;
+        BOOST_TEST(p.at("pid").is(Json::Type::number));
+        BOOST_TEST(p.at("state").text == "busy"); // one runs slow, the other answers us
+        BOOST_TEST(p.at("requestAgeMs").is(Json::Type::number));
+        if (p.get("action") != nullptr && p.at("action").text == "slow") ++busy_running_slow;
+        if (p.at("endpoint").text == "status") ++busy_serving_status;
     }
     BOOST_TEST(busy_running_slow == 1);
     BOOST_TEST(busy_serving_status == 1);
-    BOOST_TEST(doc.get("workers")->get("busy")->text == "2");
-    BOOST_TEST(doc.get("responses")->get("200")->text == "3");
-    BOOST_TEST(doc.get("responses")->get("404")->text == "1");
+    BOOST_TEST(doc.at("workers").at("busy").text == "2");
+    BOOST_TEST(doc.at("responses").at("200").text == "3");
+    BOOST_TEST(doc.at("responses").at("404").text == "1");
     const Json* actions = doc.get("actions");
+    BOOST_TEST_REQUIRE(actions != nullptr);
     BOOST_TEST_REQUIRE(actions->items.size() == 2u);
-    BOOST_TEST(actions->items[0].get("name")->text == "noop");
-    BOOST_TEST(actions->items[0].get("calls")->text == "3");
-    BOOST_TEST(actions->items[1].get("running")->text == "1");
+    BOOST_TEST(actions->items.at(0).at("name").text == "noop");
+    BOOST_TEST(actions->items.at(0).at("calls").text == "3");
+    BOOST_TEST(actions->items.at(1).at("running").text == "1");
     BOOST_TEST(slow.get().status == 200);
 
     const Json after = status_of(s);
-    BOOST_TEST(after.get("actions")->items[1].get("calls")->text == "1");
-    BOOST_TEST(after.get("actions")->items[1].get("running")->text == "0");
+    BOOST_TEST(after.at("actions").items.at(1).at("calls").text == "1");
+    BOOST_TEST(after.at("actions").items.at(1).at("running").text == "0");
 }
 
 BOOST_AUTO_TEST_CASE(only_loopback_clients_get_it_through_nginx) {

@@ -53,6 +53,9 @@ BOOST_AUTO_TEST_CASE(a_killed_worker_is_replaced_within_a_second) {
     for (int round = 0; round < 3; ++round) {
         const std::vector<pid_t> before = s.wfhookd.workers();
         BOOST_TEST_REQUIRE(before.size() == 2u);
+        // A worker that dies younger than a second counts as a failed start and is replaced
+        // after a back-off; this test is about a worker that had been serving.
+        BOOST_TEST_REQUIRE(wait_until([&] { return process_age(before[0]) > 1100ms; }));
         kill(before[0], SIGKILL);
         BOOST_TEST(wait_until(
             [&] {
@@ -60,6 +63,13 @@ BOOST_AUTO_TEST_CASE(a_killed_worker_is_replaced_within_a_second) {
                 return now.size() == 2 && std::find(now.begin(), now.end(), before[0]) == now.end();
             },
             1s));
+        // Replaced at once, as a crash, not after a back-off meant for failing starts.
+        const std::string log = s.wfhookd.log();
+        const auto at = log.find("worker " + std::to_string(before[0]) + " killed by signal 9");
+        BOOST_TEST_REQUIRE(at != std::string::npos, log);
+        const std::string line = log.substr(at, log.find('\n', at) - at);
+        BOOST_TEST(line.find("starting a new one") != std::string::npos, line);
+        BOOST_TEST(line.find("next start in") == std::string::npos, line);
         BOOST_TEST(s.get("/serviceInfo").status == 200);
     }
 }

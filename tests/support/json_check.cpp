@@ -1,6 +1,7 @@
 #include "json_check.hpp"
 
 #include <cstdint>
+#include <stdexcept>
 
 namespace wftest {
 
@@ -316,6 +317,11 @@ const Json* Json::get(std::string_view key) const {
     for (const auto& m : members)
         if (m.first == key) return &m.second;
     return nullptr;
+}
+
+const Json& Json::at(std::string_view key) const {
+    if (const Json* m = get(key)) return *m;
+    throw std::out_of_range("JSON has no member \"" + std::string(key) + "\"");
 }
 
 bool json_parse(std::string_view text, Json& out, std::string& error) {

@@ -21,6 +21,8 @@ struct Json {
 
     // The member named `key` of an object, or null when absent or not an object.
     const Json* get(std::string_view key) const;
+    // The member named `key`; throws when absent, so a test fails instead of crashing.
+    const Json& at(std::string_view key) const;
     bool is(Type t) const { return type == t; }
 };
 

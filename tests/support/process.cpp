@@ -116,12 +116,13 @@ int Process::stop(int sig, std::chrono::milliseconds grace) {
     return status_;
 }
 
-bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds interval) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
         if (condition()) return true;
         if (std::chrono::steady_clock::now() >= deadline) return false;
-        std::this_thread::sleep_for(2ms);
+        std::this_thread::sleep_for(interval);
     }
 }
 
@@ -154,6 +155,24 @@ bool process_alive(pid_t pid) {
     char state = 0;
     pid_t pgrp = 0;
     return read_stat(pid, state, pgrp) && state != 'Z' && state != 'X';
+}
+
+std::chrono::milliseconds process_age(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(in, line)) return 0ms;
+    const auto close = line.rfind(')');
+    if (close == std::string::npos) return 0ms;
+    // Fields after the command: state is field 3, starttime (clock ticks after boot) field 22.
+    std::istringstream rest(line.substr(close + 2));
+    std::string field;
+    for (int i = 3; i < 22 && rest >> field; ++i) {
+    }
+    unsigned long long start_ticks = 0;
+    double uptime = 0;
+    if (!(rest >> start_ticks) || !(std::ifstream("/proc/uptime") >> uptime)) return 0ms;
+    const double age = uptime - static_cast<double>(start_ticks) / sysconf(_SC_CLK_TCK);
+    return std::chrono::milliseconds(age > 0 ? static_cast<long long>(age * 1000) : 0);
 }
 
 std::vector<pid_t> processes_in_group(pid_t pgid) {

@@ -37,13 +37,16 @@ private:
     int status_ = 0;
 };
 
-// Polls `condition` (every 2 ms) until it holds or `timeout` passes. For waiting on state
-// the test can observe; never a substitute for that observation.
-bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 10s);
+// Polls `condition` (every `interval`) until it holds or `timeout` passes. For waiting on
+// state the test can observe; never a substitute for that observation.
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 10s,
+                std::chrono::milliseconds interval = 2ms);
 
 // Direct children of `pid` (from /proc), and whether a pid is alive (not a zombie).
 std::vector<pid_t> children_of(pid_t pid);
 bool process_alive(pid_t pid);
+// How long `pid` has been running (from /proc, 10 ms resolution); zero when it is gone.
+std::chrono::milliseconds process_age(pid_t pid);
 // Every live process whose process group is `pgid`.
 std::vector<pid_t> processes_in_group(pid_t pgid);
 

@@ -115,7 +115,8 @@ int Wfhookd::log_count(const std::string& needle) const {
 
 bool Wfhookd::wait_log(const std::string& needle, int count,
                        std::chrono::milliseconds timeout) const {
-    return wait_until([&] { return log_count(needle) >= count; }, timeout);
+    // Logs grow to megabytes under load; re-reading one every 2 ms would starve the daemon.
+    return wait_until([&] { return log_count(needle) >= count; }, timeout, 20ms);
 }
 
 Nginx::Nginx(const TempDir& dir, const std::vector<std::string>& upstreams) {

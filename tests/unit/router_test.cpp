@@ -543,45 +543,45 @@ BOOST_AUTO_TEST_CASE(status_body_reads_the_scoreboard) {
     Json j;
     std::string error;
     BOOST_TEST_REQUIRE(wftest::json_parse(r.res.body, j, error), error << " in " << r.res.body);
-    BOOST_TEST(j.get("service")->text == "wfhookd");
-    BOOST_TEST(j.get("version")->text == "9.9");
-    BOOST_TEST(j.get("reloads")->text == "2");
-    BOOST_TEST(j.get("configuredWorkers")->text == "3");
-    BOOST_TEST(j.get("requests")->text == "4");
+    BOOST_TEST(j.at("service").text == "wfhookd");
+    BOOST_TEST(j.at("version").text == "9.9");
+    BOOST_TEST(j.at("reloads").text == "2");
+    BOOST_TEST(j.at("configuredWorkers").text == "3");
+    BOOST_TEST(j.at("requests").text == "4");
 
     const Json* processes = j.get("processes");
     BOOST_TEST_REQUIRE(processes != nullptr);
     BOOST_TEST_REQUIRE(processes->items.size() == 3u);
-    const Json& p = processes->items[1]; // slot order
-    BOOST_TEST(p.get("pid")->text == "102");
-    BOOST_TEST(p.get("state")->text == "busy");
-    BOOST_TEST(p.get("requests")->text == "41");
-    BOOST_TEST(p.get("endpoint")->text == "customAction");
-    BOOST_TEST(p.get("action")->text == "limited");
-    BOOST_TEST(std::stoll(p.get("requestAgeMs")->text) >= 1500);
-    BOOST_TEST(processes->items[2].get("state")->text == "idle");
-    BOOST_TEST(processes->items[2].get("generation")->text == "2");
-    BOOST_TEST(processes->items[2].get("requestAgeMs") == nullptr);
-    BOOST_TEST(j.get("workers")->get("idle")->text == "1");
-    BOOST_TEST(j.get("workers")->get("busy")->text == "2");
+    const Json& p = processes->items.at(1); // slot order
+    BOOST_TEST(p.at("pid").text == "102");
+    BOOST_TEST(p.at("state").text == "busy");
+    BOOST_TEST(p.at("requests").text == "41");
+    BOOST_TEST(p.at("endpoint").text == "customAction");
+    BOOST_TEST(p.at("action").text == "limited");
+    BOOST_TEST(std::stoll(p.at("requestAgeMs").text) >= 1500);
+    BOOST_TEST(processes->items.at(2).at("state").text == "idle");
+    BOOST_TEST(processes->items.at(2).at("generation").text == "2");
+    BOOST_TEST(processes->items.at(2).get("requestAgeMs") == nullptr);
+    BOOST_TEST(j.at("workers").at("idle").text == "1");
+    BOOST_TEST(j.at("workers").at("busy").text == "2");
 
     const Json* responses = j.get("responses");
     BOOST_TEST_REQUIRE(responses != nullptr);
     BOOST_TEST(responses->members.size() == 2u);
-    BOOST_TEST(responses->get("200")->text == "3");
-    BOOST_TEST(responses->get("404")->text == "1");
+    BOOST_TEST(responses->at("200").text == "3");
+    BOOST_TEST(responses->at("404").text == "1");
 
     const Json* actions = j.get("actions");
     BOOST_TEST_REQUIRE(actions != nullptr);
     BOOST_TEST_REQUIRE(actions->items.size() == 3u);
     const std::string names[] = {"limited", "free", "fail"};
     for (std::size_t i = 0; i < 3; ++i)
-        BOOST_TEST(actions->items[i].get("name")->text == names[i]);
-    const Json& limited = actions->items[0];
-    BOOST_TEST(limited.get("calls")->text == "1");
-    BOOST_TEST(limited.get("running")->text == "1");
-    BOOST_TEST(limited.get("maxConcurrent")->text == "1");
-    BOOST_TEST(actions->items[1].get("running")->text == "0");
+        BOOST_TEST(actions->items.at(i).at("name").text == names[i]);
+    const Json& limited = actions->items.at(0);
+    BOOST_TEST(limited.at("calls").text == "1");
+    BOOST_TEST(limited.at("running").text == "1");
+    BOOST_TEST(limited.at("maxConcurrent").text == "1");
+    BOOST_TEST(actions->items.at(1).at("running").text == "0");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -128,22 +128,22 @@ BOOST_AUTO_TEST_CASE(line_format) {
         BOOST_TEST(keys == (std::vector<std::string>{"time", "action", "documentId",
                                                      "documentVersionId", "username"}),
                    boost::test_tools::per_element());
-        const std::string time = j.get("time")->text;
+        const std::string time = j.at("time").text;
         BOOST_TEST(wftest::matches_pattern(time, wftest::kTimestampPattern), time);
         const std::string date = time.substr(0, 10);
         BOOST_TEST((date == today_utc(before) || date == today_utc(after)), time);
-        BOOST_TEST(j.get("action")->text == "audit");
+        BOOST_TEST(j.at("action").text == "audit");
     }
     Json first, second;
     std::string error;
     wftest::json_parse(lines[0], first, error);
     wftest::json_parse(lines[1], second, error);
-    BOOST_TEST(first.get("documentId")->text == "doc \"1\"\n\xE2\x80\xA8");
-    BOOST_TEST(first.get("documentVersionId")->text == "v2");
-    BOOST_TEST(first.get("username")->text == "b\xC3\xA9@example.com");
-    BOOST_TEST(second.get("documentId")->text == "doc-2");
-    BOOST_TEST(second.get("documentVersionId")->is(Json::Type::null));
-    BOOST_TEST(second.get("username")->text == "alice");
+    BOOST_TEST(first.at("documentId").text == "doc \"1\"\n\xE2\x80\xA8");
+    BOOST_TEST(first.at("documentVersionId").text == "v2");
+    BOOST_TEST(first.at("username").text == "b\xC3\xA9@example.com");
+    BOOST_TEST(second.at("documentId").text == "doc-2");
+    BOOST_TEST(second.at("documentVersionId").is(Json::Type::null));
+    BOOST_TEST(second.at("username").text == "alice");
 }
 
 BOOST_AUTO_TEST_CASE(creates_a_missing_file_with_mode_0640) {
@@ -181,7 +181,7 @@ BOOST_AUTO_TEST_CASE(appends_and_never_truncates) {
         Json j;
         std::string error;
         BOOST_TEST_REQUIRE(wftest::json_parse(lines[2 + i], j, error), error);
-        BOOST_TEST(j.get("documentId")->text == ids[i]);
+        BOOST_TEST(j.at("documentId").text == ids[i]);
     }
 }
 
@@ -293,7 +293,7 @@ BOOST_AUTO_TEST_CASE(concurrent_appends_from_processes_do_not_interleave) {
             continue;
         }
         const int proc = std::atoi(id->text.c_str());
-        if (j.get("username")->text != std::string(3000, static_cast<char>('a' + proc))) ++invalid;
+        if (j.at("username").text != std::string(3000, static_cast<char>('a' + proc))) ++invalid;
         ids.insert(id->text);
     }
     BOOST_TEST(invalid == 0);

@@ -66,11 +66,11 @@ BOOST_AUTO_TEST_CASE(writes_one_complete_json_file_per_call_and_no_temporary_fil
     BOOST_TEST_REQUIRE(wftest::json_parse(wftest::read_file(dir.file(files[0])), first, err), err);
     BOOST_TEST_REQUIRE(wftest::json_parse(wftest::read_file(dir.file(files[1])), second, err), err);
     // File names sort in arrival order; the document id never becomes a path.
-    BOOST_TEST(first.get("documentId")->text == "doc/../1");
-    BOOST_TEST(first.get("documentVersionId")->text == "v1");
-    BOOST_TEST(second.get("documentId")->text == "doc-2");
-    BOOST_TEST(second.get("documentVersionId")->is(wftest::Json::Type::null));
-    BOOST_TEST(second.get("username")->text == "bob@example.com");
+    BOOST_TEST(first.at("documentId").text == "doc/../1");
+    BOOST_TEST(first.at("documentVersionId").text == "v1");
+    BOOST_TEST(second.at("documentId").text == "doc-2");
+    BOOST_TEST(second.at("documentVersionId").is(wftest::Json::Type::null));
+    BOOST_TEST(second.at("username").text == "bob@example.com");
     struct stat st {};
     stat(dir.file(files[0]).c_str(), &st);
     BOOST_TEST((st.st_mode & 0777) == 0640u);
