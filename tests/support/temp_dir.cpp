@@ -10,7 +10,11 @@
 namespace wftest {
 
 TempDir::TempDir() {
-    std::string tmpl = "/tmp/wfhookd-test.XXXXXX";
+    // Under the run's own directory when scripts/run-tests gives one, so that it can find
+    // anything a crashed test binary left running.
+    const char* base = std::getenv("WFHOOKD_TEST_TMP");
+    std::string tmpl =
+        std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/wfhookd-test.XXXXXX";
     if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     path_ = tmpl;
     // Traversable by daemons the tests start under another user (nginx workers).
