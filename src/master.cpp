@@ -163,8 +163,7 @@ bool Master::maintain_pool(std::int64_t now) {
                 "reload failed: workers with the new configuration keep dying at "
                 "start; keeping generation {}",
                 serving_.number);
-            // Back to what is in service; that also stops a generation from a reload that
-            // was itself still starting when this one began.
+            // Back to what is in service.
             current_ = serving_;
             signal_workers(SIGTERM, true);
             reload_pending_ = false;
@@ -229,6 +228,27 @@ void Master::reload() {
                                        config_path_, current_.config->server.listen.to_string(),
                                        r.config->server.listen.to_string()));
     }
+    std::vector<int> action_index;
+    if (r.config != nullptr && r.errors.empty()) {
+        // The status table keeps every action name seen since the start; once it is full, a
+        // new name is neither counted nor limited. A limit silently dropped is a refusal.
+        action_index = sb_->register_actions(*r.config);
+        for (std::size_t i = 0; i < action_index.size(); ++i) {
+            if (action_index[i] >= 0) continue;
+            const ActionConfig& a = r.config->actions[i];
+            if (a.max_concurrent > 0)
+                r.errors.push_back(fmt::format(
+                    "{}: [action:{}] max_concurrent: cannot be enforced: {} different action "
+                    "names were configured since the service started; restart the service to "
+                    "apply this configuration",
+                    config_path_, a.name, Scoreboard::kActions));
+            else
+                log(Level::warning,
+                    "{}: [action:{}]: not counted in /status: {} different action names were "
+                    "configured since the service started; a restart resets the table",
+                    config_path_, a.name, Scoreboard::kActions);
+        }
+    }
     if (!r.errors.empty()) {
         for (const std::string& e : r.errors)
             log(Level::error, "{}", e);
@@ -242,9 +262,19 @@ void Master::reload() {
     if (old.socket_mode != now.socket_mode || old.socket_group != now.socket_group ||
         old.backlog != now.backlog)
         log(Level::warning, "socket_mode, socket_group and backlog changes take effect on restart");
-    current_.number += 1;
+    const std::uint32_t number = current_.number + 1;
+    if (reload_pending_) {
+        // The previous reload has not taken over and now never will: stop its workers at once
+        // rather than once this one is ready, so that at most two generations hold worker
+        // slots (with 256 workers, a third would not fit and the reload would never finish).
+        log(Level::notice, "reload to generation {} superseded: stopping its workers",
+            current_.number);
+        current_ = serving_;
+        signal_workers(SIGTERM, true);
+    }
+    current_.number = number;
     current_.config = std::move(r.config);
-    current_.action_index = sb_->register_actions(*current_.config);
+    current_.action_index = std::move(action_index);
     reload_pending_ = true;
     start_failures_ = 0;
     next_spawn_ns_ = 0;

@@ -232,4 +232,50 @@ BOOST_AUTO_TEST_CASE(a_request_in_flight_finishes_on_the_old_configuration) {
     BOOST_TEST(wait_until([&] { return service_info_lists(s, "extra1"); }));
 }
 
+BOOST_AUTO_TEST_CASE(a_reload_during_a_reload_stops_the_superseded_generation) {
+    // 180 workers: three generations (540) do not fit in the 512 worker slots, so a second
+    // reload that waited for the first one's workers to take over would never complete.
+    const auto workers_180 = [](int extra) {
+        WfhookdOptions o = with_actions(extra);
+        o.server = "workers = 180\n";
+        return o;
+    };
+    Stack s(workers_180(0));
+    s.wfhookd.write_config(workers_180(1));
+    s.wfhookd.process().signal(SIGHUP);
+    BOOST_TEST_REQUIRE(s.wfhookd.wait_log("starting 180 workers for generation 2"));
+    s.wfhookd.write_config(workers_180(2));
+    s.wfhookd.process().signal(SIGHUP);
+    BOOST_TEST_REQUIRE(s.wfhookd.wait_log("reload complete: generation 3", 1, 60s),
+                       s.wfhookd.log());
+    BOOST_TEST(wait_until([&] { return service_info_lists(s, "extra2"); }));
+    BOOST_TEST(wait_until([&] { return s.wfhookd.workers().size() == 180; }, 30s));
+    BOOST_TEST(s.get("/customAction?name=extra2&documentId=1", s.auth()).status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(a_limit_the_status_table_cannot_hold_fails_the_reload) {
+    // /status and max_concurrent share a table of 256 action names over the service's life;
+    // a config has at most 128 actions, so the third set of new names finds it full.
+    const auto named = [](const std::string& prefix, bool limited) {
+        WfhookdOptions o;
+        o.server = "workers = 1\n";
+        for (int i = 0; i < 128; ++i)
+            o.actions += "[action:" + prefix + std::to_string(i) + "]\ntype = noop\n" +
+                         (limited && i == 127 ? "max_concurrent = 1\n" : "") + "\n";
+        return o;
+    };
+    Stack s(named("a", false));
+    s.wfhookd.write_config(named("b", false));
+    s.wfhookd.process().signal(SIGHUP);
+    BOOST_TEST_REQUIRE(s.wfhookd.wait_log("reload complete"));
+    s.wfhookd.write_config(named("c", true));
+    s.wfhookd.process().signal(SIGHUP);
+    BOOST_TEST_REQUIRE(s.wfhookd.wait_log("reload failed"));
+    BOOST_TEST(s.wfhookd.log().find("[action:c127] max_concurrent: cannot be enforced") !=
+               std::string::npos);
+    BOOST_TEST(s.wfhookd.log().find("[action:c0]: not counted in /status") != std::string::npos);
+    BOOST_TEST(wait_until([&] { return service_info_lists(s, "b127"); }));
+    BOOST_TEST(!service_info_lists(s, "c0"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
