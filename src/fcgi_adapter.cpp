@@ -170,10 +170,13 @@ bool FcgiAdapter::finish(const Request& req, const Response& res) {
     head_.append("\r\n");
     if (req.method != "HEAD") head_.append(res.body);
 
-    // Written in one piece with the end-of-request records by FCGX_Finish_r (one write(2)).
-    const bool sent = FCGX_PutStr(head_.data(), static_cast<int>(head_.size()), req_.out) ==
-                          static_cast<int>(head_.size()) &&
-                      FCGX_GetError(req_.out) == 0;
+    // PutStr only buffers; closing the streams writes the answer and the end-of-request
+    // records in one write(2). Closed here, in FCGX_Finish_r's order, and not by it, because
+    // it ignores the result: a peer that hung up (nginx gave up on us) must show in the log.
+    const bool put = FCGX_PutStr(head_.data(), static_cast<int>(head_.size()), req_.out) ==
+                     static_cast<int>(head_.size());
+    const bool err_closed = FCGX_FClose(req_.err) == 0;
+    const bool sent = put && err_closed && FCGX_FClose(req_.out) == 0;
     // One request per connection, whatever FCGI_KEEP_CONN said: a pre-forked worker pinned to
     // an idle kept connection stalls everyone else (docs/operations.md).
     req_.keepConnection = 0;

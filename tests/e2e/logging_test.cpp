@@ -1,10 +1,12 @@
 // The request log: one line per request on stderr with what an operator needs, and never a
 // key, whichever key was sent.
+#include "support/fcgi_client.hpp"
 #include "support/stack.hpp"
 
 #include <boost/test/unit_test.hpp>
 
 #include <regex>
+#include <unistd.h>
 
 using namespace wftest;
 
@@ -31,6 +33,28 @@ BOOST_AUTO_TEST_CASE(one_line_per_request_with_method_endpoint_action_status_tim
     BOOST_TEST(std::regex_search(
         log,
         std::regex(R"(endpoint=customAction status=403 user=- .*error="missing apiKey header")")));
+}
+
+BOOST_AUTO_TEST_CASE(an_answer_nobody_waits_for_any_more_is_logged_as_unsent) {
+    // The caller gave up (nginx closed the FastCGI connection after the client left): the
+    // action ran, but nobody saw its answer, and the operator must be able to tell.
+    TempDir out;
+    WfhookdOptions o;
+    o.actions = exec_action("slow", "sleep.sh", "1 " + out.file("pid"));
+    Stack s(o);
+    const int c = connect_tcp("127.0.0.1", s.nginx.http_port());
+    BOOST_TEST_REQUIRE(c >= 0);
+    BOOST_TEST(write_all(c, "GET /customAction?name=slow&documentId=1 HTTP/1.1\r\n"
+                            "Host: localhost\r\napiKey: " +
+                                s.wfhookd.api_key() + "\r\nusername: u\r\n\r\n"));
+    const bool running = wait_until([&] { return file_exists(out.file("pid")); });
+    close(c);
+    BOOST_TEST_REQUIRE(running);
+    BOOST_TEST_REQUIRE(s.wfhookd.wait_log("unsent=peer-gone"), s.wfhookd.log());
+    BOOST_TEST(std::regex_search(
+        s.wfhookd.log(),
+        std::regex(R"(warning: request method=GET endpoint=customAction action=slow )"
+                   R"(status=200 .* unsent=peer-gone\n)")));
 }
 
 BOOST_AUTO_TEST_CASE(keys_never_reach_the_log) {

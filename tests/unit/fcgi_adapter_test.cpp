@@ -520,6 +520,22 @@ BOOST_AUTO_TEST_CASE(finish_reports_a_vanished_peer) {
     BOOST_TEST(!adapter.finish(req, res));
 }
 
+BOOST_AUTO_TEST_CASE(finish_reports_a_vanished_peer_for_a_small_answer) {
+    // The usual case: the answer fits in libfcgi's buffer and is only written at the end.
+    FcgiAdapter adapter;
+    Connection c;
+    c.send(wftest::fcgi_request(basic_params(), "hello"));
+    Request req;
+    BOOST_TEST_REQUIRE(adapter.read_request(c.ours, kMaxBody, req));
+    c.wait_sent();
+    close(c.peer);
+    c.peer = -1;
+    Response res;
+    res.status = 200;
+    res.body = R"({"status":"success"})";
+    BOOST_TEST(!adapter.finish(req, res));
+}
+
 BOOST_DATA_TEST_CASE(bad_input_is_dropped_and_the_next_request_served, bdata::make(kBadInputs),
                      bad) {
     FcgiAdapter adapter;
