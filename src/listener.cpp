@@ -71,15 +71,27 @@ bool bind_unix(const ServerConfig& server, Listener& out, std::string& error) {
             return false;
         }
         // A socket file is left behind by a crash, or belongs to a server that is running:
-        // only the first may be replaced.
-        const int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        // only the first may be replaced, and only a refused connection proves it. (A busy
+        // server answers EAGAIN to this non-blocking probe; one we may not reach, EACCES.)
+        const int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (probe < 0) {
+            error = fmt::format("cannot check {}: socket: {}", path, errno_text(errno));
+            return false;
+        }
         sockaddr_un sa{};
         sa.sun_family = AF_UNIX;
         std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
-        const bool live = connect(probe, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+        const int rc = connect(probe, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+        const int probe_errno = errno;
         close(probe);
-        if (live) {
+        if (rc == 0 || probe_errno == EAGAIN) {
             error = fmt::format("another server is already listening on {}", path);
+            return false;
+        }
+        if (probe_errno != ECONNREFUSED) {
+            error = fmt::format("cannot tell whether a server is listening on {} ({}); remove "
+                                "the file if none is",
+                                path, errno_text(probe_errno));
             return false;
         }
         unlink(path.c_str());

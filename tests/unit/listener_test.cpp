@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <vector>
 
 using wfhookd::ListenAddress;
 using wfhookd::Listener;
@@ -151,6 +152,59 @@ BOOST_AUTO_TEST_CASE(refuses_a_socket_someone_listens_on) {
     const int client = wftest::connect_unix(path);
     BOOST_TEST(client >= 0);
     if (client >= 0) close(client);
+    close(other);
+}
+
+BOOST_AUTO_TEST_CASE(refuses_a_socket_whose_server_is_too_busy_to_accept) {
+    // A full backlog: a blocking probe would hang the start, and the socket is not stale.
+    wftest::TempDir dir;
+    const std::string path = dir.file("busy.sock");
+    const int other = bind_unix(path);
+    BOOST_TEST_REQUIRE(other >= 0);
+    std::vector<int> queued;
+    for (int i = 0; i < 64; ++i) {
+        const int c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        sockaddr_un sa{};
+        sa.sun_family = AF_UNIX;
+        std::strcpy(sa.sun_path, path.c_str());
+        const bool in = connect(c, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+        queued.push_back(c);
+        if (!in) break;
+    }
+    const int rc = in_child([&] {
+        alarm(10); // without a non-blocking probe the child would hang here
+        Listener l;
+        std::string error;
+        if (wfhookd::open_listener(listen_on("unix:" + path), l, error)) return 1;
+        return error == "another server is already listening on " + path ? 0 : 2;
+    });
+    BOOST_TEST(rc == 0);
+    BOOST_TEST(access(path.c_str(), F_OK) == 0);
+    for (const int c : queued)
+        close(c);
+    close(other);
+}
+
+BOOST_AUTO_TEST_CASE(keeps_a_socket_it_cannot_probe) {
+    // connect() refused for lack of permission says nothing about whether a server is there.
+    wftest::TempDir dir;
+    BOOST_TEST_REQUIRE(chmod(dir.path().c_str(), 0777) == 0);
+    const std::string path = dir.file("private.sock");
+    const int other = bind_unix(path);
+    BOOST_TEST_REQUIRE(other >= 0);
+    BOOST_TEST_REQUIRE(chmod(path.c_str(), 0600) == 0);
+    const int rc = in_child([&] {
+        if (setgid(65534) != 0 || setuid(65534) != 0) return 1; // nobody
+        Listener l;
+        std::string error;
+        if (wfhookd::open_listener(listen_on("unix:" + path), l, error)) return 2;
+        return error.starts_with("cannot tell whether a server is listening on " + path +
+                                 " (Permission denied)")
+                   ? 0
+                   : 3;
+    });
+    BOOST_TEST(rc == 0);
+    BOOST_TEST(access(path.c_str(), F_OK) == 0);
     close(other);
 }
 
