@@ -57,6 +57,52 @@ bool repair_tail(int fd, const std::string& file) {
     return true;
 }
 
+// Opens `file` for appending, creating it (mode 0640) if it is missing; -1 with errno set.
+int open_for_append(const std::string& file) {
+    int fd = open(file.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        fd = open(file.c_str(), O_RDWR | O_APPEND | O_CLOEXEC | O_CREAT | O_EXCL, 0640);
+        if (fd < 0 && errno == EEXIST) fd = open(file.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
+    }
+    return fd;
+}
+
+// Whether `fd` is still the file that `file` names: a rotation (rename, then compress or
+// delete) may have moved it between our open and our lock.
+bool still_named(int fd, const std::string& file) {
+    struct stat by_fd {
+    }, by_name{};
+    return fstat(fd, &by_fd) == 0 && stat(file.c_str(), &by_name) == 0 &&
+           by_fd.st_dev == by_name.st_dev && by_fd.st_ino == by_name.st_ino;
+}
+
+ActionResult append_locked(int fd, const std::string& file, const std::string& line) {
+    if (!repair_tail(fd, file)) return failure(file, "repair", errno);
+    struct stat st {};
+    fstat(fd, &st);
+    const ssize_t n = write(fd, line.data(), line.size());
+    if (n != static_cast<ssize_t>(line.size())) {
+        const int err = n < 0 ? errno : ENOSPC; // a short write means the disk filled up
+        // Take the fragment back now; if that fails too, repair_tail does it next time.
+        if (n > 0 && S_ISREG(st.st_mode) && ftruncate(fd, st.st_size) != 0)
+            log(Level::warning, "append: could not cut a partial line from {}", file);
+        return failure(file, "write", err);
+    }
+    if (fsync(fd) != 0) return failure(file, "fsync", errno);
+    if (st.st_size == 0) {
+        // The first line of a new file: its directory entry must be durable too. Whoever
+        // writes it does this (not whoever created the file), so no line is acknowledged
+        // before the entry is on disk.
+        const std::string dir = file.substr(0, std::max<std::size_t>(1, file.rfind('/')));
+        const int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        const bool synced = dfd >= 0 && fsync(dfd) == 0;
+        const int err = errno;
+        if (dfd >= 0) close(dfd);
+        if (!synced) return failure(dir, "fsync directory", err);
+    }
+    return {};
+}
+
 } // namespace
 
 ActionResult run_append(const ActionConfig& config, const ActionCall& call) {
@@ -65,44 +111,21 @@ ActionResult run_append(const ActionConfig& config, const ActionCall& call) {
     std::string line = call_record_json(call);
     line.push_back('\n');
 
-    bool created = false;
-    int fd = open(file.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT) {
-        fd = open(file.c_str(), O_RDWR | O_APPEND | O_CLOEXEC | O_CREAT | O_EXCL, 0640);
-        created = fd >= 0;
-        if (fd < 0 && errno == EEXIST) fd = open(file.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
+    // Read-write: repair_tail reads the end of the file. flock serialises appenders in all
+    // workers and is dropped by the kernel if we die.
+    for (int attempt = 1;; ++attempt) {
+        const int fd = open_for_append(file);
+        if (fd < 0) return failure(file, "open", errno);
+        ActionResult result;
+        bool moved = false;
+        if (flock(fd, LOCK_EX) != 0)
+            result = failure(file, "flock", errno);
+        else if (!(moved = !still_named(fd, file)))
+            result = append_locked(fd, file, line);
+        close(fd);
+        if (!moved) return result;
+        if (attempt == 3) return failure(file, "open", ESTALE); // replaced again and again
     }
-    if (fd < 0) return failure(file, "open", errno);
-
-    // Read-write: repair_tail reads the end of the file. flock serialises appenders in all workers
-    // and is dropped by the kernel if we die.
-    ActionResult result;
-    if (flock(fd, LOCK_EX) != 0) {
-        result = failure(file, "flock", errno);
-    } else if (!repair_tail(fd, file)) {
-        result = failure(file, "repair", errno);
-    } else {
-        struct stat st {};
-        fstat(fd, &st);
-        const ssize_t n = write(fd, line.data(), line.size());
-        if (n != static_cast<ssize_t>(line.size())) {
-            const int err = n < 0 ? errno : ENOSPC; // a short write means the disk filled up
-            // Take the fragment back now; if that fails too, repair_tail does it next time.
-            if (n > 0 && S_ISREG(st.st_mode) && ftruncate(fd, st.st_size) != 0)
-                log(Level::warning, "append: could not cut a partial line from {}", file);
-            result = failure(file, "write", err);
-        } else if (fsync(fd) != 0) {
-            result = failure(file, "fsync", errno);
-        } else if (created) {
-            // A new file's directory entry must be durable too.
-            const std::string dir = file.substr(0, std::max<std::size_t>(1, file.rfind('/')));
-            const int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (dfd < 0 || fsync(dfd) != 0) result = failure(dir, "fsync directory", errno);
-            if (dfd >= 0) close(dfd);
-        }
-    }
-    close(fd);
-    return result;
 }
 
 } // namespace wfhookd

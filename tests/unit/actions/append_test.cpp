@@ -4,6 +4,7 @@
 #include "support/fds.hpp"
 #include "support/json_check.hpp"
 #include "support/pattern.hpp"
+#include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
 #include <boost/test/data/test_case.hpp>
@@ -11,10 +12,13 @@
 
 #include <ctime>
 #include <dirent.h>
+#include <fcntl.h>
+#include <future>
 #include <ostream>
 #include <set>
 #include <sstream>
 #include <string>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -245,6 +249,49 @@ BOOST_AUTO_TEST_CASE(success_leaves_no_descriptor_open) {
     const int fds_before = open_fd_count();
     BOOST_TEST_REQUIRE(run_append(append_to(file), call_for("second")).ok);
     BOOST_TEST(open_fd_count() == fds_before);
+}
+
+namespace {
+
+// Blocked waiters on the flock of inode `ino`, as the kernel lists them ("N: -> FLOCK ...
+// PID MAJ:MIN:INODE ...").
+int lock_waiters(ino_t ino) {
+    std::istringstream locks(wftest::read_file("/proc/locks"));
+    const std::string needle = ":" + std::to_string(ino) + " ";
+    int n = 0;
+    for (std::string line; std::getline(locks, line);)
+        n += line.find("->") != std::string::npos && line.find(needle) != std::string::npos;
+    return n;
+}
+
+} // namespace
+
+// Log rotation renames the file, then compresses or deletes it. A worker that opened the file
+// just before must not put an acknowledged line into the renamed one.
+BOOST_AUTO_TEST_CASE(a_file_renamed_while_waiting_for_the_lock_is_reopened) {
+    wftest::TempDir dir;
+    const std::string file = dir.file("audit.jsonl");
+    BOOST_TEST_REQUIRE(run_append(append_to(file), call_for("before")).ok);
+    const int holder = open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    BOOST_TEST_REQUIRE(holder >= 0);
+    BOOST_TEST_REQUIRE(flock(holder, LOCK_EX) == 0);
+    struct stat st {};
+    fstat(holder, &st);
+    auto appended = std::async(std::launch::async,
+                               [&] { return run_append(append_to(file), call_for("after")); });
+    // The appender has the old file open and waits for our lock.
+    const bool waiting = wftest::wait_until([&] { return lock_waiters(st.st_ino) > 0; });
+    BOOST_TEST(rename(file.c_str(), (file + ".1").c_str()) == 0);
+    close(holder);
+    const ActionResult r = appended.get();
+    BOOST_TEST_REQUIRE(waiting);
+    BOOST_TEST(r.ok, r.detail);
+    const std::vector<std::string> rotated = lines_of(wftest::read_file(file + ".1"));
+    const std::vector<std::string> current = lines_of(wftest::read_file(file));
+    BOOST_TEST_REQUIRE(rotated.size() == 1u);
+    BOOST_TEST(rotated[0].find(R"("documentId":"before")") != std::string::npos);
+    BOOST_TEST_REQUIRE(current.size() == 1u);
+    BOOST_TEST(current[0].find(R"("documentId":"after")") != std::string::npos);
 }
 
 // Workers are processes: concurrent appends from several of them must never interleave.
