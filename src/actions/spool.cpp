@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -38,15 +39,24 @@ bool write_all(int fd, std::string_view data) {
 
 } // namespace
 
+int rename_new(const std::string& from, const std::string& to) {
+    if (renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return 0;
+    if (errno != EINVAL && errno != ENOSYS) return errno;
+    if (link(from.c_str(), to.c_str()) != 0) return errno;
+    unlink(from.c_str());
+    return 0;
+}
+
 ActionResult run_spool(const ActionConfig& config, const ActionCall& call) {
     const std::string& dir = config.setting("directory");
-    // Names come from us, never from the request: time, pid and a per-process counter are
-    // unique, sort in arrival order, and cannot be steered into another directory.
+    // Names come from us, never from the request: wall-clock time (so that they keep sorting
+    // in arrival order across reboots), pid and a per-process counter; they cannot be steered
+    // into another directory, and rename_new never replaces a file already acknowledged.
     static std::atomic<unsigned> counter{0};
-    const std::string name =
-        fmt::format("{:013}-{}-{}", monotonic_ns() / 1'000'000, getpid(), counter++);
-    const std::string tmp = fmt::format("{}/.{}.tmp", dir, name);
-    const std::string final_path = fmt::format("{}/{}.json", dir, name);
+    const auto unique_name = [] {
+        return fmt::format("{:020}-{}-{}", realtime_ns(), getpid(), counter++);
+    };
+    const std::string tmp = fmt::format("{}/.{}.tmp", dir, unique_name());
 
     // Write, fsync, then rename: a reader sees a complete file or none, and what we
     // acknowledge survives a crash.
@@ -59,16 +69,21 @@ ActionResult run_spool(const ActionConfig& config, const ActionCall& call) {
         unlink(tmp.c_str());
         return failure("write", tmp, err);
     }
-    if (rename(tmp.c_str(), final_path.c_str()) != 0) {
-        const int e = errno;
+    std::string final_path;
+    int e = EEXIST;
+    for (int attempt = 0; attempt < 3 && e == EEXIST; ++attempt) { // EEXIST: the clock went back
+        final_path = fmt::format("{}/{}.json", dir, unique_name());
+        e = rename_new(tmp, final_path);
+    }
+    if (e != 0) {
         unlink(tmp.c_str());
         return failure("rename", final_path, e);
     }
     const int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0 || fsync(dfd) != 0) {
-        const int e = errno;
+        const int de = errno;
         if (dfd >= 0) close(dfd);
-        return failure("fsync", dir, e);
+        return failure("fsync", dir, de);
     }
     close(dfd);
     return {};
