@@ -10,6 +10,7 @@
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
 #include <ctime>
 #include <dirent.h>
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include <string>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
@@ -251,6 +253,15 @@ BOOST_AUTO_TEST_CASE(success_leaves_no_descriptor_open) {
     BOOST_TEST(open_fd_count() == fds_before);
 }
 
+// Counts fsync(2) calls on directories. A definition in the executable takes precedence over
+// libc's for the library code linked into it; the call itself goes to the kernel unchanged.
+static std::atomic<int> g_directory_fsyncs{0};
+extern "C" int fsync(int fd) {
+    struct stat st {};
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) ++g_directory_fsyncs;
+    return static_cast<int>(syscall(SYS_fsync, fd));
+}
+
 namespace {
 
 // Blocked waiters on the flock of inode `ino`, as the kernel lists them ("N: -> FLOCK ...
@@ -292,6 +303,23 @@ BOOST_AUTO_TEST_CASE(a_file_renamed_while_waiting_for_the_lock_is_reopened) {
     BOOST_TEST(rotated[0].find(R"("documentId":"before")") != std::string::npos);
     BOOST_TEST_REQUIRE(current.size() == 1u);
     BOOST_TEST(current[0].find(R"("documentId":"after")") != std::string::npos);
+}
+
+// The first line in a file makes its directory entry matter: whoever writes it syncs the
+// directory, also when another worker created the file (and died, or lost the lock race).
+BOOST_AUTO_TEST_CASE(the_first_line_of_a_file_syncs_its_directory) {
+    wftest::TempDir dir;
+    const std::string made_by_us = dir.file("new.jsonl");
+    const std::string made_by_another = dir.write("empty.jsonl", "", 0640);
+    int before = g_directory_fsyncs;
+    BOOST_TEST_REQUIRE(run_append(append_to(made_by_us), call_for("1")).ok);
+    BOOST_TEST(g_directory_fsyncs == before + 1);
+    before = g_directory_fsyncs;
+    BOOST_TEST_REQUIRE(run_append(append_to(made_by_another), call_for("1")).ok);
+    BOOST_TEST(g_directory_fsyncs == before + 1);
+    before = g_directory_fsyncs;
+    BOOST_TEST_REQUIRE(run_append(append_to(made_by_another), call_for("2")).ok);
+    BOOST_TEST(g_directory_fsyncs == before); // later lines: the file alone
 }
 
 // Workers are processes: concurrent appends from several of them must never interleave.
