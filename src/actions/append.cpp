@@ -70,8 +70,8 @@ int open_for_append(const std::string& file) {
 // Whether `fd` is still the file that `file` names: a rotation (rename, then compress or
 // delete) may have moved it between our open and our lock.
 bool still_named(int fd, const std::string& file) {
-    struct stat by_fd {
-    }, by_name{};
+    struct stat by_fd {};
+    struct stat by_name {};
     return fstat(fd, &by_fd) == 0 && stat(file.c_str(), &by_name) == 0 &&
            by_fd.st_dev == by_name.st_dev && by_fd.st_ino == by_name.st_ino;
 }
