@@ -171,12 +171,12 @@ bool FcgiAdapter::finish(const Request& req, const Response& res) {
     if (req.method != "HEAD") head_.append(res.body);
 
     // PutStr only buffers; closing the streams writes the answer and the end-of-request
-    // records in one write(2). Closed here, in FCGX_Finish_r's order, and not by it, because
-    // it ignores the result: a peer that hung up (nginx gave up on us) must show in the log.
-    const bool put = FCGX_PutStr(head_.data(), static_cast<int>(head_.size()), req_.out) ==
-                     static_cast<int>(head_.size());
-    const bool err_closed = FCGX_FClose(req_.err) == 0;
-    const bool sent = put && err_closed && FCGX_FClose(req_.out) == 0;
+    // records in one write(2). Closed here, in FCGX_Finish_r's order (err, then out), and not
+    // by it, because it ignores the result: a peer that hung up must show in the log. (When a
+    // step fails, FCGX_Finish_r closes what is left.)
+    const bool sent = FCGX_PutStr(head_.data(), static_cast<int>(head_.size()), req_.out) ==
+                          static_cast<int>(head_.size()) &&
+                      FCGX_FClose(req_.err) == 0 && FCGX_FClose(req_.out) == 0;
     // One request per connection, whatever FCGI_KEEP_CONN said: a pre-forked worker pinned to
     // an idle kept connection stalls everyone else (docs/operations.md).
     req_.keepConnection = 0;

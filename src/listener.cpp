@@ -59,48 +59,43 @@ int systemd_socket(std::string& error) {
     return 3;
 }
 
+// A socket file is left behind by a crash, or belongs to a server that is running: only the
+// first may be replaced, and only a refused connection proves it (a busy server answers EAGAIN
+// to this non-blocking probe; one we may not reach, EACCES). Empty, or why not.
+std::string why_not_stale(const std::string& path, const sockaddr_un& sa) {
+    const int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (probe < 0) return fmt::format("cannot check {}: socket: {}", path, errno_text(errno));
+    const int rc = connect(probe, reinterpret_cast<const sockaddr*>(&sa), sizeof sa);
+    const int probe_errno = errno;
+    close(probe);
+    if (rc == 0 || probe_errno == EAGAIN)
+        return fmt::format("another server is already listening on {}", path);
+    if (probe_errno != ECONNREFUSED)
+        return fmt::format("cannot tell whether a server is listening on {} ({}); remove the "
+                           "file if none is",
+                           path, errno_text(probe_errno));
+    return {};
+}
+
 bool bind_unix(const ServerConfig& server, Listener& out, std::string& error) {
     const std::string& path = server.listen.path;
     const std::string dir = path.substr(0, std::max<std::size_t>(1, path.rfind('/')));
     if (mkdir(dir.c_str(), 0755) == 0) log(Level::notice, "created directory {}", dir);
 
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
     struct stat st {};
     if (lstat(path.c_str(), &st) == 0) {
         if (!S_ISSOCK(st.st_mode)) {
             error = fmt::format("{} exists and is not a socket; refusing to replace it", path);
             return false;
         }
-        // A socket file is left behind by a crash, or belongs to a server that is running:
-        // only the first may be replaced, and only a refused connection proves it. (A busy
-        // server answers EAGAIN to this non-blocking probe; one we may not reach, EACCES.)
-        const int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (probe < 0) {
-            error = fmt::format("cannot check {}: socket: {}", path, errno_text(errno));
-            return false;
-        }
-        sockaddr_un sa{};
-        sa.sun_family = AF_UNIX;
-        std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
-        const int rc = connect(probe, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-        const int probe_errno = errno;
-        close(probe);
-        if (rc == 0 || probe_errno == EAGAIN) {
-            error = fmt::format("another server is already listening on {}", path);
-            return false;
-        }
-        if (probe_errno != ECONNREFUSED) {
-            error = fmt::format("cannot tell whether a server is listening on {} ({}); remove "
-                                "the file if none is",
-                                path, errno_text(probe_errno));
-            return false;
-        }
+        if (error = why_not_stale(path, sa); !error.empty()) return false;
         unlink(path.c_str());
     }
 
     const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    sockaddr_un sa{};
-    sa.sun_family = AF_UNIX;
-    std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
     // Create the socket file with no more access than socket_mode, then set it exactly.
     const mode_t old = umask(~server.socket_mode & 0777);
     const int rc = bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);

@@ -163,12 +163,7 @@ bool Master::maintain_pool(std::int64_t now) {
                 "reload failed: workers with the new configuration keep dying at "
                 "start; keeping generation {}",
                 serving_.number);
-            // Back to what is in service.
-            current_ = serving_;
-            signal_workers(SIGTERM, true);
-            reload_pending_ = false;
-            start_failures_ = 0;
-            next_spawn_ns_ = 0;
+            abandon_reload();
             sd_notify_state("READY=1\nSTATUS=reload failed; serving the previous configuration");
         } else if (ready_workers(current_.number, now, kHealthyAfterNs) == 0) {
             log(Level::error, "giving up: {} workers in a row died right after starting",
@@ -214,6 +209,16 @@ void Master::finish_reload_if_ready() {
         current_.number, current_.config->server.workers, current_.config->actions.size());
     sd_notify_state(fmt::format("READY=1\nSTATUS=serving with {} workers (generation {})",
                                 current_.config->server.workers, current_.number));
+}
+
+// Back to the generation in service: the workers of the reload that has not taken over stop
+// after their current request.
+void Master::abandon_reload() {
+    current_ = serving_;
+    signal_workers(SIGTERM, true);
+    reload_pending_ = false;
+    start_failures_ = 0;
+    next_spawn_ns_ = 0;
 }
 
 void Master::reload() {
@@ -266,11 +271,10 @@ void Master::reload() {
     if (reload_pending_) {
         // The previous reload has not taken over and now never will: stop its workers at once
         // rather than once this one is ready, so that at most two generations hold worker
-        // slots (with 256 workers, a third would not fit and the reload would never finish).
+        // slots (with over 170 workers a third would not fit and the reload would never finish).
         log(Level::notice, "reload to generation {} superseded: stopping its workers",
             current_.number);
-        current_ = serving_;
-        signal_workers(SIGTERM, true);
+        abandon_reload();
     }
     current_.number = number;
     current_.config = std::move(r.config);

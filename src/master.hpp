@@ -55,6 +55,7 @@ private:
     // Spawns missing workers and tracks readiness; returns false when workers cannot start.
     bool maintain_pool(std::int64_t now);
     void finish_reload_if_ready();
+    void abandon_reload();
     void signal_workers(int sig, bool only_other_generations);
     void kill_worker(Worker& w, int sig);
     std::size_t ready_workers(std::uint32_t generation, std::int64_t now,

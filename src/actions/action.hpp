@@ -92,11 +92,6 @@ extern const SettingSpec kSpoolSettings[1];
 // {"time":"<RFC 3339 UTC, ms>","action":…,"documentId":…,"documentVersionId":…|null,"username":…}
 std::string call_record_json(const ActionCall& call);
 
-// Gives the file `from` the name `to` only if `to` does not exist (renameat2 RENAME_NOREPLACE,
-// or link + unlink where the file system lacks it): a published file is never overwritten.
-// Returns 0 or an errno value (EEXIST when `to` exists).
-int rename_new(const std::string& from, const std::string& to);
-
 // Splits a command line on ASCII whitespace. No quoting, no shell: what you see is argv.
 std::vector<std::string> split_command(std::string_view command);
 

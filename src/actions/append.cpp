@@ -1,5 +1,6 @@
 // The `append` action type: one JSON line per call, durable before success is answered.
 #include "action.hpp"
+#include "files.hpp"
 
 #include "../clock.hpp"
 #include "../json_writer.hpp"
@@ -22,11 +23,6 @@ const SettingSpec kAppendSettings[1] = {
 };
 
 namespace {
-
-ActionResult failure(const std::string& file, std::string_view what, int err) {
-    return {false, fmt::format("could not record the action ({})", strerror(err)),
-            fmt::format("{} {}: {}", what, file, strerror(err))};
-}
 
 // Length of the file up to and including its last newline (0 if it has none), or -1.
 off_t complete_length(int fd, off_t size) {
@@ -77,7 +73,7 @@ bool still_named(int fd, const std::string& file) {
 }
 
 ActionResult append_locked(int fd, const std::string& file, const std::string& line) {
-    if (!repair_tail(fd, file)) return failure(file, "repair", errno);
+    if (!repair_tail(fd, file)) return file_failure("repair", file, errno);
     struct stat st {};
     fstat(fd, &st);
     const ssize_t n = write(fd, line.data(), line.size());
@@ -86,19 +82,16 @@ ActionResult append_locked(int fd, const std::string& file, const std::string& l
         // Take the fragment back now; if that fails too, repair_tail does it next time.
         if (n > 0 && S_ISREG(st.st_mode) && ftruncate(fd, st.st_size) != 0)
             log(Level::warning, "append: could not cut a partial line from {}", file);
-        return failure(file, "write", err);
+        return file_failure("write", file, err);
     }
-    if (fsync(fd) != 0) return failure(file, "fsync", errno);
+    if (fsync(fd) != 0) return file_failure("fsync", file, errno);
     if (st.st_size == 0) {
         // The first line of a new file: its directory entry must be durable too. Whoever
         // writes it does this (not whoever created the file), so no line is acknowledged
         // before the entry is on disk.
         const std::string dir = file.substr(0, std::max<std::size_t>(1, file.rfind('/')));
-        const int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        const bool synced = dfd >= 0 && fsync(dfd) == 0;
-        const int err = errno;
-        if (dfd >= 0) close(dfd);
-        if (!synced) return failure(dir, "fsync directory", err);
+        if (const int e = sync_directory(dir); e != 0)
+            return file_failure("fsync directory", dir, e);
     }
     return {};
 }
@@ -113,19 +106,15 @@ ActionResult run_append(const ActionConfig& config, const ActionCall& call) {
 
     // Read-write: repair_tail reads the end of the file. flock serialises appenders in all
     // workers and is dropped by the kernel if we die.
-    for (int attempt = 1;; ++attempt) {
-        const int fd = open_for_append(file);
-        if (fd < 0) return failure(file, "open", errno);
-        ActionResult result;
-        bool moved = false;
-        if (flock(fd, LOCK_EX) != 0)
-            result = failure(file, "flock", errno);
-        else if (!(moved = !still_named(fd, file)))
-            result = append_locked(fd, file, line);
-        close(fd);
-        if (!moved) return result;
-        if (attempt == 3) return failure(file, "open", ESTALE); // replaced again and again
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        const Fd fd(open_for_append(file));
+        if (fd.get() < 0) return file_failure("open", file, errno);
+        if (flock(fd.get(), LOCK_EX) != 0) return file_failure("flock", file, errno);
+        if (still_named(fd.get(), file)) return append_locked(fd.get(), file, line);
+        // Renamed away (log rotation) between our open and our lock: the name points at a new
+        // file now.
     }
+    return file_failure("open", file, ESTALE); // replaced again and again
 }
 
 } // namespace wfhookd

@@ -1,5 +1,6 @@
 // The `exec` action type: run a program, no shell, request data in its environment.
 #include "action.hpp"
+#include "files.hpp"
 
 #include "../clock.hpp"
 
@@ -28,23 +29,6 @@ namespace {
 
 constexpr std::size_t kStderrTail = 4096; // bytes of stderr kept to find the last line
 constexpr std::size_t kErrorMax = 300;    // bytes of that line shown to the user
-
-class Fd {
-public:
-    Fd() = default;
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() { reset(); }
-    int get() const { return fd_; }
-    void reset(int fd = -1) {
-        if (fd_ >= 0) close(fd_);
-        fd_ = fd;
-    }
-
-private:
-    int fd_ = -1;
-};
 
 struct Pipe {
     Fd read, write;

@@ -5,7 +5,6 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include <cerrno>
 #include <dirent.h>
 #include <string>
 #include <sys/stat.h>
@@ -113,19 +112,6 @@ BOOST_AUTO_TEST_CASE(names_start_with_the_wall_clock_so_they_sort_across_reboots
     const std::int64_t stamp = std::stoll(files[0].substr(0, files[0].find('-')));
     BOOST_TEST(stamp >= before);
     BOOST_TEST(stamp <= after);
-}
-
-BOOST_AUTO_TEST_CASE(rename_new_never_replaces_a_file) {
-    wftest::TempDir dir;
-    dir.write("kept.json", "acknowledged\n");
-    dir.write(".new.tmp", "newer\n");
-    BOOST_TEST(rename_new(dir.file(".new.tmp"), dir.file("kept.json")) == EEXIST);
-    BOOST_TEST(wftest::read_file(dir.file("kept.json")) == "acknowledged\n");
-    BOOST_TEST(wftest::read_file(dir.file(".new.tmp")) == "newer\n");
-    BOOST_TEST(rename_new(dir.file(".new.tmp"), dir.file("other.json")) == 0);
-    BOOST_TEST(wftest::read_file(dir.file("other.json")) == "newer\n");
-    BOOST_TEST(entries(dir.path()) == (std::vector<std::string>{"kept.json", "other.json"}),
-               boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(a_missing_directory_is_an_error_without_the_path_for_the_user) {
