@@ -32,10 +32,10 @@ TEST_LIBS := -lboost_unit_test_framework
 
 # Everything but main.cpp goes into a static library that the daemon, the tests and the
 # fuzzers link.
-SRCS := $(wildcard src/*.cpp src/actions/*.cpp)
+SRCS := $(wildcard src/*.cpp src/*/*.cpp)
 LIB_SRCS := $(filter-out src/main.cpp,$(SRCS))
 LIB_OBJS := $(LIB_SRCS:%.cpp=$(BUILD)/%.o)
-UNIT_SRCS := $(wildcard tests/unit/*.cpp tests/unit/actions/*.cpp)
+UNIT_SRCS := $(wildcard tests/unit/*.cpp tests/unit/*/*.cpp)
 E2E_SRCS := $(wildcard tests/e2e/*.cpp)
 SUPPORT_SRCS := $(wildcard tests/support/*.cpp)
 UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/%.o)
@@ -102,7 +102,7 @@ run:
 deps:
 	@scripts/install-deps test
 
-FORMAT_FILES := $(wildcard src/*.[ch]pp src/actions/*.[ch]pp tests/*/*.[ch]pp tests/unit/actions/*.cpp)
+FORMAT_FILES := $(wildcard src/*.[ch]pp src/*/*.[ch]pp tests/*/*.[ch]pp tests/unit/*/*.cpp)
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:

@@ -7,7 +7,7 @@
 //   lengths near 2^31 overflow `int`, malloc gets a huge size and libfcgi writes through the
 //   NULL it returns (SIGSEGV in the worker; the master replaces it, see docs/operations.md):
 //   inputs that reach it are skipped.
-#include "fcgi_adapter.hpp"
+#include "server/fcgi_adapter.hpp"
 
 #include <algorithm>
 #include <csignal>

@@ -1,7 +1,7 @@
 // libFuzzer target: the query-string parser. Properties checked on every input: no crash,
 // no out-of-bounds (ASan), decoded text never longer than its source, no NUL in the output,
 // and a successful parse visits only keys and values that are views into valid memory.
-#include "query.hpp"
+#include "http/query.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,10 +1,10 @@
 // libFuzzer target: request handling as a handler sees it — routing, authentication,
 // parameter validation, error bodies. The input is split into request fields; every response
 // must have a known status and a body that is strict JSON (tests/support/json_check).
-#include "context.hpp"
-#include "request.hpp"
-#include "response.hpp"
-#include "router.hpp"
+#include "api/context.hpp"
+#include "api/router.hpp"
+#include "http/request.hpp"
+#include "http/response.hpp"
 #include "support/json_check.hpp"
 
 #include <cstdint>

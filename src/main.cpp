@@ -1,10 +1,10 @@
 // wfhookd: a Workfront Document Webhooks provider (custom actions) as a pre-forked FastCGI
 // daemon behind nginx.
-#include "config.hpp"
-#include "listener.hpp"
-#include "log.hpp"
-#include "master.hpp"
-#include "scoreboard.hpp"
+#include "config/config.hpp"
+#include "server/listener.hpp"
+#include "server/master.hpp"
+#include "server/scoreboard.hpp"
+#include "util/log.hpp"
 
 #include <cstdio>
 #include <cstring>

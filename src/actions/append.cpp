@@ -1,10 +1,10 @@
 // The `append` action type: one JSON line per call, durable before success is answered.
-#include "action.hpp"
-#include "files.hpp"
+#include "actions/action.hpp"
+#include "actions/files.hpp"
 
-#include "../clock.hpp"
-#include "../json_writer.hpp"
-#include "../log.hpp"
+#include "http/json_writer.hpp"
+#include "util/clock.hpp"
+#include "util/log.hpp"
 
 #include <algorithm>
 #include <cerrno>

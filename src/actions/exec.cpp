@@ -1,8 +1,8 @@
 // The `exec` action type: run a program, no shell, request data in its environment.
-#include "action.hpp"
-#include "files.hpp"
+#include "actions/action.hpp"
+#include "actions/files.hpp"
 
-#include "../clock.hpp"
+#include "util/clock.hpp"
 
 #include <cerrno>
 #include <csignal>

@@ -1,4 +1,4 @@
-#include "files.hpp"
+#include "actions/files.hpp"
 
 #include <cerrno>
 #include <cstdio>

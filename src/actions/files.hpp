@@ -2,7 +2,7 @@
 // and the steps that make a write durable.
 #pragma once
 
-#include "action.hpp"
+#include "actions/action.hpp"
 
 #include <string>
 #include <string_view>

@@ -1,7 +1,7 @@
-#include "action.hpp"
+#include "actions/action.hpp"
 
-#include "../clock.hpp"
-#include "../json_writer.hpp"
+#include "http/json_writer.hpp"
+#include "util/clock.hpp"
 
 #include <charconv>
 #include <stdexcept>

@@ -1,8 +1,8 @@
 // The `spool` action type: one JSON file per call in a directory, for a batch job to pick up.
 // It is also the worked example of docs/actions.md: a settings table, one function, and one
 // line in kActionTypes.
-#include "action.hpp"
-#include "files.hpp"
+#include "actions/action.hpp"
+#include "actions/files.hpp"
 
 #include <atomic>
 #include <cerrno>
@@ -10,7 +10,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include "../clock.hpp"
+#include "util/clock.hpp"
 
 namespace wfhookd {
 

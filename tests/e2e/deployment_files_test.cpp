@@ -2,7 +2,7 @@
 // configuration (etc/wfhookd.conf, installed as /etc/wfhookd/wfhookd.conf) and
 // docs/configuration.md list every key with its default, and the sample and every example in
 // it pass `wfhookd -t`.
-#include "config.hpp"
+#include "config/config.hpp"
 #include "support/stack.hpp"
 
 #include <boost/test/unit_test.hpp>

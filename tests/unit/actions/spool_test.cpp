@@ -1,7 +1,7 @@
 #include "actions/action.hpp"
-#include "clock.hpp"
 #include "support/json_check.hpp"
 #include "support/temp_dir.hpp"
+#include "util/clock.hpp"
 
 #include <boost/test/unit_test.hpp>
 

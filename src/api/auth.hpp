@@ -1,0 +1,20 @@
+// API-key and username checks for authenticated endpoints.
+#pragma once
+
+#include "config/config.hpp"
+
+#include <string_view>
+
+namespace wfhookd {
+
+// Compares in time that depends only on the lengths involved, never on where the first
+// differing byte is, so response timing does not reveal how much of a guess was right.
+bool constant_time_equal(std::string_view a, std::string_view b);
+
+// Empty when the request may proceed; otherwise the message for the 403 body. `api_key` is
+// checked against every configured key (no early exit) so the time taken does not depend on
+// which key, if any, matched.
+std::string_view check_auth(const AuthConfig& auth, std::string_view api_key,
+                            std::string_view username);
+
+} // namespace wfhookd

@@ -1,0 +1,25 @@
+// Everything a worker needs to answer requests, built once per worker from the config.
+#pragma once
+
+#include "config/config.hpp"
+#include "server/scoreboard.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace wfhookd {
+
+struct Context {
+    explicit Context(std::shared_ptr<const Config> cfg, Scoreboard* sb = nullptr, int slot = -1,
+                     std::vector<int> shared_action_index = {});
+
+    std::shared_ptr<const Config> config;
+    Scoreboard* scoreboard;        // null in unit tests and fuzzers
+    int slot;                      // this worker's scoreboard slot, -1 without a scoreboard
+    std::vector<int> action_index; // Config::actions[i] -> scoreboard action counters (-1: none)
+    std::string service_info;      // the /serviceInfo body: it only changes with the config
+    mutable std::string scratch;   // query decoding buffer, reused by every request
+};
+
+} // namespace wfhookd

@@ -1,0 +1,77 @@
+// The configuration file, parsed once into an immutable struct and validated before any fork.
+// `wfhookd -t` runs exactly this code; so does a reload (SIGHUP).
+#pragma once
+
+#include "actions/action.hpp"
+#include "server/address.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace wfhookd {
+
+struct ServerConfig {
+    ListenAddress listen; // kind inherited when `listen` is absent
+    unsigned socket_mode = 0660;
+    std::string socket_group; // empty: leave the group alone
+    int backlog = 511;
+    unsigned workers = 4;
+    unsigned shutdown_timeout = 30; // seconds a stop waits for requests in flight
+    unsigned request_timeout = 60;  // seconds; 0 = no deadline
+    unsigned io_timeout = 10;       // seconds a FastCGI connection may stall mid-read/-write
+    std::uint64_t max_requests = 0; // per worker; 0 = never recycle
+    std::uint64_t max_requests_jitter = 0;
+    std::size_t max_query_size = 8192;
+    std::size_t max_body_size = 65536;
+    bool status = false;                   // serve GET /status
+    std::vector<AddressPrefix> allow_from; // empty: any peer
+};
+
+struct ServiceConfig {
+    std::string publisher = "wfhookd";
+    std::string version; // default: wfhookd's own version
+};
+
+struct AuthConfig {
+    std::string api_key_file;
+    std::vector<std::string> keys;  // never logged
+    std::vector<std::string> users; // empty: any username
+};
+
+struct Config {
+    std::string path;
+    ServerConfig server;
+    ServiceConfig service;
+    AuthConfig auth;
+    std::vector<ActionConfig> actions; // in file order
+
+    const ActionConfig* find_action(std::string_view name) const;
+};
+
+struct ConfigResult {
+    std::shared_ptr<const Config> config; // null when errors is not empty
+    std::vector<std::string> errors;      // "FILE: [section] key: problem", one per problem
+    std::vector<std::string> warnings;
+};
+
+ConfigResult load_config(const std::string& path);
+
+// Every key of the fixed sections with its default as written in docs/configuration.md; the
+// docs test checks that the docs and the sample config mention each one.
+struct KeyInfo {
+    std::string_view section;
+    std::string_view key;
+    std::string_view default_text;
+};
+std::span<const KeyInfo> config_keys();
+
+// Limits checked by the loader.
+inline constexpr unsigned kMaxWorkers = 256;
+inline constexpr std::size_t kMaxActions = 128;
+inline constexpr std::size_t kMaxNameLength = 64;
+
+} // namespace wfhookd
