@@ -57,7 +57,7 @@ $(BUILD)/%.o: %.cpp
 	$(Q)$(CXX) $(WF_CPPFLAGS) $(CPPFLAGS) $(WF_CXXFLAGS) $(CXXFLAGS) -c $< -o $@
 
 $(BUILD)/libwfhookd.a: $(LIB_OBJS)
-	$(Q)$(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/wfhookd: $(BUILD)/src/main.o $(BUILD)/libwfhookd.a
 	@$(if $(Q),echo "  LINK    $@")

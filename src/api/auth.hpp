@@ -17,4 +17,10 @@ bool constant_time_equal(std::string_view a, std::string_view b);
 std::string_view check_auth(const AuthConfig& auth, std::string_view api_key,
                             std::string_view username);
 
+struct Context;
+
+// Checks a signed link (`expires` and `sig` in `query`) for `endpoint` and the link's `id`:
+// empty when it is valid and unexpired, else the 403 message.
+std::string_view check_link(const Context& ctx, std::string_view endpoint, std::string_view query);
+
 } // namespace wfhookd

@@ -15,11 +15,13 @@ struct Context {
                      std::vector<int> shared_action_index = {});
 
     std::shared_ptr<const Config> config;
-    Scoreboard* scoreboard;        // null in unit tests and fuzzers
-    int slot;                      // this worker's scoreboard slot, -1 without a scoreboard
-    std::vector<int> action_index; // Config::actions[i] -> scoreboard action counters (-1: none)
-    std::string service_info;      // the /serviceInfo body: it only changes with the config
-    mutable std::string scratch;   // query decoding buffer, reused by every request
+    Scoreboard* scoreboard;           // null in unit tests and fuzzers
+    int slot;                         // this worker's scoreboard slot, -1 without a scoreboard
+    std::vector<int> action_index;    // Config::actions[i] -> scoreboard action counters (-1: none)
+    std::string service_info;         // the /serviceInfo body: it only changes with the config
+    mutable std::string scratch;      // query decoding buffer, reused by every request
+    mutable std::string body;         // a form body read in full
+    mutable std::string body_scratch; // its decoding buffer
 };
 
 } // namespace wfhookd

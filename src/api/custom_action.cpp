@@ -5,22 +5,27 @@
 namespace wfhookd {
 
 void handle_custom_action(const Context& ctx, const Call& call, Response& res) {
-    const std::string_view name = call.params.value[0];
+    const auto& p = call.params_as<CustomActionParams>();
+    const std::string_view name = p.name.value;
     const ActionConfig* action = ctx.config->find_action(name);
     if (action == nullptr) return res.set_error(404, fmt::format("unknown action \"{}\"", name));
 
     const ActionCall ac{
         .action = action->name,
-        .document_id = call.params.value[1],
-        .document_version_id = call.params.value[2],
-        .has_document_version_id = call.params.present[2] && !call.params.value[2].empty(),
-        .username = call.request.username,
+        .document_id = p.document_id.value,
+        .document_version_id = p.document_version_id.value,
+        .has_document_version_id = !p.document_version_id.empty(),
+        .username = call.caller.user,
         .process_group = ctx.scoreboard ? &ctx.scoreboard->slot(ctx.slot).child_pgid : nullptr,
     };
 
+    // Fair share: an action without its own max_concurrent may hold all workers but one, so
+    // that /serviceInfo and the other actions always find a worker.
+    const unsigned workers = ctx.config->server.workers;
+    const unsigned limit =
+        action->max_concurrent > 0 ? action->max_concurrent : (workers > 1 ? workers - 1 : 0);
     Scoreboard* sb = ctx.scoreboard;
-    if (sb != nullptr &&
-        !sb->try_begin_action(ctx.slot, ctx.action_index[action->index], action->max_concurrent))
+    if (sb != nullptr && !sb->try_begin_action(ctx.slot, ctx.action_index[action->index], limit))
         return res.set_error(503, "action busy, try again");
 
     const ActionResult result = action->type->run(*action, ac);

@@ -22,13 +22,17 @@ struct ServerConfig {
     unsigned workers = 4;
     unsigned shutdown_timeout = 30; // seconds a stop waits for requests in flight
     unsigned request_timeout = 60;  // seconds; 0 = no deadline
-    unsigned io_timeout = 10;       // seconds a FastCGI connection may stall mid-read/-write
+    unsigned io_timeout = 10;       // seconds for a whole request to arrive, and per stalled read
     std::uint64_t max_requests = 0; // per worker; 0 = never recycle
     std::uint64_t max_requests_jitter = 0;
     std::size_t max_query_size = 8192;
     std::size_t max_body_size = 65536;
-    bool status = false;                   // serve GET /status
-    std::vector<AddressPrefix> allow_from; // empty: any peer
+    std::size_t max_params_size = 65536;    // FastCGI parameter bytes; default from max_query_size
+    unsigned keep_conn_max = 4;             // kept FastCGI connections per worker; 0 = never keep
+    unsigned keep_conn_idle = 5;            // seconds an idle kept connection stays open
+    bool status = false;                    // serve GET /status
+    std::vector<AddressPrefix> allow_from;  // empty: any peer
+    std::vector<AddressPrefix> status_from; // besides loopback, who may read /status
 };
 
 struct ServiceConfig {
@@ -40,6 +44,10 @@ struct AuthConfig {
     std::string api_key_file;
     std::vector<std::string> keys;  // never logged
     std::vector<std::string> users; // empty: any username
+    // Why no API key is accepted (the key file is empty, missing or unreadable): such a
+    // configuration still loads, so that emptying the file and reloading revokes a key at
+    // once, and every API-key request is refused until the file has a key again.
+    std::string keys_refused;
 };
 
 struct Config {
@@ -50,6 +58,8 @@ struct Config {
     std::vector<ActionConfig> actions; // in file order
 
     const ActionConfig* find_action(std::string_view name) const;
+    // The FastCGI parameter that names the user the web server authenticated.
+    std::string oauth2_user_param() const { return "REMOTE_USER"; }
 };
 
 struct ConfigResult {

@@ -1,53 +1,21 @@
 #include "server/fcgi_adapter.hpp"
 
 #include "http/text.hpp"
+#include "util/clock.hpp"
 
-#include <charconv>
-#include <cstring>
+#include <cerrno>
+#include <climits>
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace wfhookd {
 
 namespace {
 
-// The parameters we read, in the order of `Found` below.
-enum Param {
-    kMethod,
-    kDocumentUri,
-    kQuery,
-    kApiKey,
-    kUsername,
-    kRemoteAddr,
-    kRequestId,
-    kContentLength,
-    kScriptName,
-    kRequestUri,
-    kParamCount
-};
-
-// Which parameter `name` is, or -1. Called for every parameter of every request: one switch on
-// the length and at most two comparisons, rather than a scan of a table.
-int param_index(std::string_view name) {
-    switch (name.size()) {
-    case 10:
-        return name == "REQUEST_ID" ? kRequestId : -1;
-    case 11:
-        if (name == "HTTP_APIKEY") return kApiKey;
-        if (name == "REMOTE_ADDR") return kRemoteAddr;
-        if (name == "SCRIPT_NAME") return kScriptName;
-        return name == "REQUEST_URI" ? kRequestUri : -1;
-    case 12:
-        if (name == "DOCUMENT_URI") return kDocumentUri;
-        return name == "QUERY_STRING" ? kQuery : -1;
-    case 13:
-        return name == "HTTP_USERNAME" ? kUsername : -1;
-    case 14:
-        if (name == "REQUEST_METHOD") return kMethod;
-        return name == "CONTENT_LENGTH" ? kContentLength : -1;
-    default:
-        return -1;
-    }
-}
+// What is left of a request body after the response, read and dropped so the connection can
+// carry the next request; past this the connection is closed instead.
+constexpr std::size_t kDrainLimit = 1 << 20;
+constexpr std::size_t kFileChunk = 64 * 1024;
 
 } // namespace
 
@@ -55,134 +23,167 @@ bool fcgi_init() {
     return FCGX_Init() == 0;
 }
 
-FcgiAdapter::FcgiAdapter() {
+FcgiAdapter::FcgiAdapter(std::string user_param, std::size_t pipe_size)
+    : params_(std::move(user_param)), pipe_size_(pipe_size) {
     FCGX_InitRequest(&req_, -1, 0);
+    make_pipe();
 }
 
 FcgiAdapter::~FcgiAdapter() {
-    // A request read but never finished: free libfcgi's streams and parameters too (a no-op
-    // otherwise), and close without its lingering close.
+    // A request begun but never finished: free libfcgi's streams and parameters. The socket
+    // is the worker's.
+    req_.ipcFd = -1;
     FCGX_Free(&req_, 0);
-    if (req_.ipcFd >= 0) close(req_.ipcFd);
 }
 
-bool FcgiAdapter::read_request(int fd, std::size_t max_body_size, Request& out) {
-    out = Request{};
-    stdin_drained_ = false;
-    req_.ipcFd = fd;
-    req_.keepConnection = 1; // see the header: makes FCGX_Accept_r read from `fd`
-    if (FCGX_Accept_r(&req_) < 0) {
-        // libfcgi closed `fd` and then failed to accept on listen socket -1, as intended.
-        req_.ipcFd = -1;
-        return false;
-    }
-    // libfcgi ends the parameters at a read error (a timeout, a peer that hung up half-way)
-    // as if they were complete. A request cut short is not a request: drop it unanswered,
-    // without libfcgi's lingering close (the peer is stalled or gone).
-    if (FCGX_GetError(req_.in) != 0) {
-        FCGX_Detach(&req_);
-        FCGX_Free(&req_, 1);
-        return false;
-    }
-
-    std::string_view found[kParamCount];
-    bool seen[kParamCount] = {};
-    for (char** p = req_.envp; *p != nullptr; ++p) {
-        const char* eq = std::strchr(*p, '=');
-        if (eq == nullptr) continue;
-        const int i = param_index(std::string_view(*p, static_cast<std::size_t>(eq - *p)));
-        if (i < 0) continue;
-        // A header sent twice is ambiguous (which apiKey? which user?): refuse it.
-        if (seen[i]) out.malformed = "a request header or parameter was sent twice";
-        seen[i] = true;
-        found[i] = eq + 1;
-    }
-    out.method = found[kMethod];
-    out.query = found[kQuery];
-    out.api_key = found[kApiKey];
-    out.username = found[kUsername];
-    out.remote_addr = found[kRemoteAddr];
-    out.request_id = found[kRequestId];
-    // Fall back for front ends that do not send DOCUMENT_URI.
-    const std::string_view request_uri = found[kRequestUri];
-    out.path = seen[kDocumentUri]            ? found[kDocumentUri]
-               : !found[kScriptName].empty() ? found[kScriptName]
-                                             : request_uri.substr(0, request_uri.find('?'));
-    const std::string_view content_length = found[kContentLength];
-
-    if (!content_length.empty()) {
-        const auto [p, ec] =
-            std::from_chars(content_length.data(), content_length.data() + content_length.size(),
-                            out.content_length);
-        if (ec != std::errc() || p != content_length.data() + content_length.size())
-            out.malformed = "CONTENT_LENGTH is not a number";
-    }
-    if (out.content_length > max_body_size) return true; // answered 413 without reading it
-
-    // Read the body (if any) and the end of FCGI_STDIN. Having consumed everything the web
-    // server sent, we may close without libfcgi's lingering close (FCGX_Detach in finish()).
-    body_.resize(out.content_length);
-    std::size_t got = 0;
-    while (got < body_.size()) {
-        const int n =
-            FCGX_GetStr(body_.data() + got, static_cast<int>(body_.size() - got), req_.in);
-        if (n <= 0) break;
-        got += static_cast<std::size_t>(n);
-    }
-    if (got < body_.size()) {
-        body_.resize(got);
-        if (out.malformed.empty()) out.malformed = "request body ended before CONTENT_LENGTH bytes";
-    }
-    out.body = body_;
-    // Anything past CONTENT_LENGTH (a front end that streams bodies without one) is read
-    // and dropped, up to the same limit.
-    char extra[4096];
-    std::size_t dropped = 0;
-    while (dropped <= max_body_size) {
-        const int n = FCGX_GetStr(extra, sizeof extra, req_.in);
-        if (n <= 0) break;
-        dropped += static_cast<std::size_t>(n);
-    }
-    if (dropped > max_body_size) {
-        out.content_length = out.content_length + dropped;
-        return true;
-    }
-    stdin_drained_ = FCGX_GetError(req_.in) == 0 && FCGX_HasSeenEOF(req_.in) == EOF;
+bool FcgiAdapter::make_pipe() {
+    pipe_read_.reset();
+    pipe_write_.reset();
+    pipe_capacity_ = 0;
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return false;
+    pipe_read_.reset(fds[0]);
+    pipe_write_.reset(fds[1]);
+    // Non-blocking writes: a request that does not fit is dropped, never a worker stuck on
+    // its own pipe.
+    fcntl(fds[1], F_SETFL, O_NONBLOCK);
+    if (pipe_size_ > 0) fcntl(fds[1], F_SETPIPE_SZ, static_cast<int>(pipe_size_));
+    const int cap = fcntl(fds[1], F_GETPIPE_SZ);
+    pipe_capacity_ = cap > 0 ? static_cast<std::size_t>(cap) : 4096;
     return true;
 }
 
-bool FcgiAdapter::finish(const Request& req, const Response& res) {
+bool FcgiAdapter::begin(int fd, std::string_view taken, bool whole, Request& out,
+                        std::string_view& conflict) {
+    fd_lost_ = false;
+    stdin_eof_ = false;
+    read_error_ = false;
+    socket_ = fd;
+    if (taken.empty()) {
+        req_.ipcFd = fd;
+    } else {
+        if (taken.size() > pipe_capacity_ || !write_all(pipe_write_.get(), taken)) {
+            make_pipe(); // whatever part of it went in must not reach the next request
+            return false;
+        }
+        req_.ipcFd = pipe_read_.get();
+    }
+    req_.keepConnection = 1; // see the header: makes FCGX_Accept_r read from ipcFd
+    if (FCGX_Accept_r(&req_) < 0) {
+        // libfcgi closed what it was reading from (and then failed to accept on listen
+        // socket -1, as intended).
+        if (taken.empty())
+            fd_lost_ = true;
+        else
+            pipe_read_.release(), make_pipe();
+        req_.ipcFd = -1;
+        return false;
+    }
+    // A request of which only the parameters were read ahead: its body comes from the socket.
+    if (!taken.empty() && !whole) req_.ipcFd = fd;
+    params_.read(req_.envp, out, conflict);
+    out.body_source = this;
+    return true;
+}
+
+long FcgiAdapter::read(char* buf, std::size_t size) {
+    if (stdin_eof_) return 0;
+    if (read_error_) return -1;
+    const int n = FCGX_GetStr(buf, static_cast<int>(std::min<std::size_t>(size, INT_MAX)), req_.in);
+    if (n > 0) {
+        if (progress_ != nullptr) progress_->store(monotonic_ns(), std::memory_order_relaxed);
+        return n;
+    }
+    // libfcgi ends the stream at a read error (timeout, peer gone) as if it were complete.
+    if (FCGX_GetError(req_.in) != 0 || FCGX_HasSeenEOF(req_.in) != EOF) {
+        read_error_ = true;
+        return -1;
+    }
+    stdin_eof_ = true;
+    return 0;
+}
+
+bool FcgiAdapter::drain_stdin(std::size_t limit) {
+    char buf[16384];
+    std::size_t dropped = 0;
+    while (dropped <= limit) {
+        const long n = read(buf, sizeof buf);
+        if (n <= 0) return n == 0;
+        dropped += static_cast<std::size_t>(n);
+    }
+    return false;
+}
+
+bool FcgiAdapter::put(std::string_view bytes) {
+    return FCGX_PutStr(bytes.data(), static_cast<int>(bytes.size()), req_.out) ==
+           static_cast<int>(bytes.size());
+}
+
+FcgiAdapter::Finished FcgiAdapter::finish(const Request& req, Response& res) {
+    Finished done;
+    // A request that came whole through the pipe: what is left of it is there too. Read it
+    // out now (it never waits), then answer on the socket.
+    if (req_.ipcFd != socket_) {
+        drain_stdin(SIZE_MAX);
+        req_.ipcFd = socket_;
+    }
+
+    const bool has_body = req.method != "HEAD" && res.status != 204 && res.status != 304;
+    const std::uint64_t length = res.file ? res.file_length : res.body.size();
     head_.assign("Status: ");
     append_decimal(head_, static_cast<std::uint64_t>(res.status));
     head_.push_back(' ');
     head_.append(reason_phrase(res.status));
-    head_.append("\r\nContent-Type: application/json; charset=utf-8\r\n"
-                 "Cache-Control: no-store\r\n"
-                 "X-Content-Type-Options: nosniff\r\n"
-                 "Content-Length: ");
-    append_decimal(head_, res.body.size());
     head_.append("\r\n");
-    if (!res.allow.empty()) {
-        head_.append("Allow: ");
-        head_.append(res.allow);
+    if (!res.content_type.empty())
+        head_.append("Content-Type: ").append(res.content_type).append("\r\n");
+    if (!res.cache_control.empty())
+        head_.append("Cache-Control: ").append(res.cache_control).append("\r\n");
+    head_.append("X-Content-Type-Options: nosniff\r\n");
+    if (res.status != 204 && res.status != 304) {
+        head_.append("Content-Length: ");
+        append_decimal(head_, length);
         head_.append("\r\n");
     }
+    if (!res.allow.empty()) head_.append("Allow: ").append(res.allow).append("\r\n");
+    head_.append(res.headers);
     head_.append("\r\n");
-    if (req.method != "HEAD") head_.append(res.body);
+    if (has_body && !res.file) head_.append(res.body);
 
-    // PutStr only buffers; closing the streams writes the answer and the end-of-request
-    // records in one write(2). Closed here, in FCGX_Finish_r's order (err, then out), and not
-    // by it, because it ignores the result: a peer that hung up must show in the log. (When a
-    // step fails, FCGX_Finish_r closes what is left.)
-    const bool sent = FCGX_PutStr(head_.data(), static_cast<int>(head_.size()), req_.out) ==
-                          static_cast<int>(head_.size()) &&
-                      FCGX_FClose(req_.err) == 0 && FCGX_FClose(req_.out) == 0;
-    // One request per connection, whatever FCGI_KEEP_CONN said: a pre-forked worker pinned to
-    // an idle kept connection stalls everyone else (docs/operations.md).
-    req_.keepConnection = 0;
-    if (stdin_drained_) FCGX_Detach(&req_);
+    // PutStr only buffers (8 KiB records); closing the streams writes what is left and the
+    // end-of-request records. Closed here, in FCGX_Finish_r's order (err, then out), and not
+    // by it, because it ignores the result: a peer that hung up must show in the log.
+    bool sent = put(head_);
+    if (sent && has_body && res.file) {
+        chunk_.resize(kFileChunk);
+        std::uint64_t offset = res.file_offset, left = res.file_length;
+        while (sent && left > 0) {
+            const std::size_t want =
+                static_cast<std::size_t>(std::min<std::uint64_t>(left, kFileChunk));
+            const ssize_t n =
+                pread(res.file.get(), chunk_.data(), want, static_cast<off_t>(offset));
+            if (n <= 0) {
+                // The file shrank or failed under us: the response cannot be completed, and
+                // the web server must see it cut short (Content-Length promised more).
+                res.log_error = "the file could not be read to its end";
+                sent = false;
+                break;
+            }
+            sent = put(std::string_view(chunk_.data(), static_cast<std::size_t>(n)));
+            if (progress_ != nullptr) progress_->store(monotonic_ns(), std::memory_order_relaxed);
+            offset += static_cast<std::uint64_t>(n);
+            left -= static_cast<std::uint64_t>(n);
+        }
+    }
+    sent = sent && FCGX_FClose(req_.err) == 0 && FCGX_FClose(req_.out) == 0;
+    done.sent = sent;
+    done.reusable = sent && (stdin_eof_ || drain_stdin(kDrainLimit));
+
+    // libfcgi frees its streams and parameters; ipcFd -1 keeps it from touching the socket.
+    req_.ipcFd = -1;
     FCGX_Finish_r(&req_);
-    return sent;
+    res.file.reset();
+    return done;
 }
 
 } // namespace wfhookd

@@ -1,46 +1,88 @@
-// The one place that knows libfcgi: turns a connected FastCGI socket into a Request and a
-// Response back into FastCGI records.
+// The one place that knows libfcgi: a connection whose request the gate (fcgi_gate.hpp) has
+// let through becomes a Request, and a Response becomes FastCGI records.
 //
-// We accept connections ourselves (worker.cpp) and hand each connected socket to libfcgi as
-// if it were a kept-open connection (FCGX_Request::ipcFd with keepConnection set), with the
-// request's listen socket set to -1 so libfcgi never calls accept() itself. That keeps every
-// blocking call inside a request running with signals blocked (libfcgi's reads and writes do
-// not retry on EINTR), lets us filter peers (allow_from) and set socket timeouts before the
-// first byte is read, and skips libfcgi's 2-second wait on silent unix-socket connections.
+// libfcgi is used as a codec. The worker accepts connections itself and hands libfcgi a
+// connected socket as if it were a kept-open connection (FCGX_Request::ipcFd with
+// keepConnection set, the listen socket -1), so libfcgi never accepts, never closes the
+// socket and never does its lingering close: the connection's life is the worker's (keep-conn,
+// idle timeouts). When the worker had to read part of a request itself (a peer that sent it
+// slowly), those bytes reach libfcgi through a pipe, and the socket takes over for the rest;
+// libfcgi reads and writes `ipcFd` afresh on every call, which makes the hand-over exact.
 // These fields are marked "don't use" in fcgiapp.h; Debian 12 pins libfcgi 2.4.2 and
-// tests/unit/fcgi_adapter_test.cpp pins the behaviour we rely on.
+// tests/unit/server/fcgi_adapter_test.cpp pins the behaviour we rely on.
 #pragma once
 
 #include "http/request.hpp"
 #include "http/response.hpp"
+#include "server/fcgi_params.hpp"
+#include "util/fs.hpp"
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <fcgiapp.h>
 #include <string>
 
 namespace wfhookd {
 
-class FcgiAdapter {
+class FcgiAdapter : public BodySource {
 public:
-    FcgiAdapter();
-    ~FcgiAdapter();
+    // `user_param`: see ParamReader. `pipe_size`: the most bytes the worker reads itself
+    // before handing a request over (the gate's limits).
+    FcgiAdapter(std::string user_param, std::size_t pipe_size);
+    ~FcgiAdapter() override;
     FcgiAdapter(const FcgiAdapter&) = delete;
     FcgiAdapter& operator=(const FcgiAdapter&) = delete;
 
-    // Takes ownership of `fd` and reads one request from it. Returns false when the peer sent
-    // no usable FastCGI request (garbage, truncated records, an I/O timeout); `fd` is closed.
-    // On true, `out` views the request's parameters until finish().
-    bool read_request(int fd, std::size_t max_body_size, Request& out);
+    // False when the pipe could not be made (the worker cannot start).
+    bool ok() const { return pipe_read_.get() >= 0; }
+    // The pipe's capacity: requests the gate lets the worker buffer must fit in it.
+    std::size_t pipe_capacity() const { return pipe_capacity_; }
 
-    // Writes the response (CGI headers + JSON body; no body for HEAD), ends the request and
-    // closes the connection. Returns false when the peer was gone before it was all written.
-    bool finish(const Request& req, const Response& res);
+    // Starts the request on connection `fd`, which stays the caller's. `taken` are the bytes
+    // of the request the worker has read from `fd` already (empty: libfcgi reads it all from
+    // the socket); `whole` says they are the entire request. On true, `out` views the
+    // request's parameters until finish(); `conflict` names a server parameter that was sent
+    // twice with different values (see ParamReader). On false the connection is unusable;
+    // fd_lost() says whether libfcgi closed it.
+    bool begin(int fd, std::string_view taken, bool whole, Request& out,
+               std::string_view& conflict);
+    bool fd_lost() const { return fd_lost_; }
+
+    // Where reading the body and streaming a file record that they are making progress (the
+    // worker's scoreboard slot: request_timeout counts from the last progress), or null.
+    void set_progress(std::atomic<std::int64_t>* progress) { progress_ = progress; }
+
+    // The request body (BodySource): what the peer sends on FCGI_STDIN.
+    long read(char* buf, std::size_t size) override;
+
+    struct Finished {
+        bool sent = false;     // the whole response reached the socket
+        bool reusable = false; // the request was read to its end: the connection may carry
+                               // another one
+    };
+    // Writes the response (CGI headers, then the body or the file; no body for HEAD) and the
+    // end of the request, then reads and drops what is left of the request body, up to a
+    // bound, so that the connection can carry another request.
+    Finished finish(const Request& req, Response& res);
 
 private:
+    bool make_pipe();
+    bool drain_stdin(std::size_t limit);
+    bool put(std::string_view bytes);
+
     FCGX_Request req_{};
-    std::string head_; // reused header buffer
-    std::string body_; // reused request body buffer
-    bool stdin_drained_ = false;
+    ParamReader params_;
+    Fd pipe_read_, pipe_write_;
+    std::size_t pipe_size_;
+    std::size_t pipe_capacity_ = 0;
+    int socket_ = -1;
+    std::atomic<std::int64_t>* progress_ = nullptr;
+    bool fd_lost_ = false;
+    bool stdin_eof_ = false;
+    bool read_error_ = false;
+    std::string head_;  // reused header buffer
+    std::string chunk_; // reused buffer for streamed files
 };
 
 // libfcgi process-wide init (idempotent). Install signal dispositions before calling it:

@@ -12,41 +12,11 @@ using namespace wfhookd;
 
 BOOST_AUTO_TEST_SUITE(files)
 
-BOOST_AUTO_TEST_CASE(rename_new_never_replaces_a_file) {
-    wftest::TempDir dir;
-    dir.write("kept.json", "acknowledged\n");
-    dir.write(".new.tmp", "newer\n");
-    BOOST_TEST(rename_new(dir.file(".new.tmp"), dir.file("kept.json")) == EEXIST);
-    BOOST_TEST(wftest::read_file(dir.file("kept.json")) == "acknowledged\n");
-    BOOST_TEST(wftest::read_file(dir.file(".new.tmp")) == "newer\n");
-    BOOST_TEST(rename_new(dir.file(".new.tmp"), dir.file("other.json")) == 0);
-    BOOST_TEST(wftest::read_file(dir.file("other.json")) == "newer\n");
-    BOOST_TEST(!wftest::file_exists(dir.file(".new.tmp")));
-}
-
-BOOST_AUTO_TEST_CASE(sync_directory_reports_what_failed) {
-    wftest::TempDir dir;
-    BOOST_TEST(sync_directory(dir.path()) == 0);
-    BOOST_TEST(sync_directory(dir.file("gone")) == ENOENT);
-    BOOST_TEST(sync_directory(dir.write("plain", "x")) == ENOTDIR);
-}
-
 BOOST_AUTO_TEST_CASE(file_failure_keeps_the_path_out_of_the_users_message) {
     const ActionResult r = file_failure("write", "/var/lib/x/audit.jsonl", ENOSPC);
     BOOST_TEST(!r.ok);
     BOOST_TEST(r.error == "could not record the action (No space left on device)");
     BOOST_TEST(r.detail == "write /var/lib/x/audit.jsonl: No space left on device");
-}
-
-BOOST_AUTO_TEST_CASE(fd_closes_what_it_owns) {
-    const int raw = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    BOOST_TEST_REQUIRE(raw >= 0);
-    {
-        const Fd fd(raw);
-        BOOST_TEST(fd.get() == raw);
-        BOOST_TEST(fcntl(raw, F_GETFD) != -1);
-    }
-    BOOST_TEST(fcntl(raw, F_GETFD) == -1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,44 @@
+#include "util/fs.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <fcntl.h>
+
+namespace wfhookd {
+
+bool write_all(int fd, std::string_view data) {
+    while (!data.empty()) {
+        const ssize_t n = write(fd, data.data(), data.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return false;
+        if (n == 0) {
+            errno = ENOSPC;
+            return false;
+        }
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+}
+
+int sync_directory(const std::string& dir) {
+    const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    const int err = fsync(fd) == 0 ? 0 : errno;
+    close(fd);
+    return err;
+}
+
+int rename_new_at(int from_dir, const char* from, int to_dir, const char* to) {
+    if (renameat2(from_dir, from, to_dir, to, RENAME_NOREPLACE) == 0) return 0;
+    if (errno != EINVAL && errno != ENOSYS) return errno;
+    // File systems without RENAME_NOREPLACE: link(2) never replaces either.
+    if (linkat(from_dir, from, to_dir, to, 0) != 0) return errno;
+    unlinkat(from_dir, from, 0);
+    return 0;
+}
+
+int rename_new(const std::string& from, const std::string& to) {
+    return rename_new_at(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str());
+}
+
+} // namespace wfhookd

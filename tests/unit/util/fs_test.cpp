@@ -1,0 +1,61 @@
+#include "support/temp_dir.hpp"
+#include "util/fs.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <cerrno>
+#include <fcntl.h>
+#include <string>
+#include <unistd.h>
+
+using namespace wfhookd;
+
+BOOST_AUTO_TEST_SUITE(fs)
+
+BOOST_AUTO_TEST_CASE(rename_new_never_replaces_a_file) {
+    wftest::TempDir dir;
+    dir.write("kept.json", "acknowledged\n");
+    dir.write(".new.tmp", "newer\n");
+    BOOST_TEST(rename_new(dir.file(".new.tmp"), dir.file("kept.json")) == EEXIST);
+    BOOST_TEST(wftest::read_file(dir.file("kept.json")) == "acknowledged\n");
+    BOOST_TEST(wftest::read_file(dir.file(".new.tmp")) == "newer\n");
+    BOOST_TEST(rename_new(dir.file(".new.tmp"), dir.file("other.json")) == 0);
+    BOOST_TEST(wftest::read_file(dir.file("other.json")) == "newer\n");
+    BOOST_TEST(!wftest::file_exists(dir.file(".new.tmp")));
+}
+
+BOOST_AUTO_TEST_CASE(sync_directory_reports_what_failed) {
+    wftest::TempDir dir;
+    BOOST_TEST(sync_directory(dir.path()) == 0);
+    BOOST_TEST(sync_directory(dir.file("gone")) == ENOENT);
+    BOOST_TEST(sync_directory(dir.write("plain", "x")) == ENOTDIR);
+}
+
+BOOST_AUTO_TEST_CASE(fd_closes_what_it_owns) {
+    const int raw = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    BOOST_TEST_REQUIRE(raw >= 0);
+    {
+        const Fd fd(raw);
+        BOOST_TEST(fd.get() == raw);
+        BOOST_TEST(fcntl(raw, F_GETFD) != -1);
+    }
+    BOOST_TEST(fcntl(raw, F_GETFD) == -1);
+}
+
+BOOST_AUTO_TEST_CASE(fd_moves_ownership) {
+    const int raw = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    BOOST_TEST_REQUIRE(raw >= 0);
+    {
+        Fd a(raw);
+        Fd b(std::move(a));
+        BOOST_TEST(a.get() == -1);
+        BOOST_TEST(b.get() == raw);
+        Fd c;
+        c = std::move(b);
+        BOOST_TEST(c.get() == raw);
+        BOOST_TEST(fcntl(raw, F_GETFD) != -1);
+    }
+    BOOST_TEST(fcntl(raw, F_GETFD) == -1);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
