@@ -140,34 +140,49 @@ BOOST_AUTO_TEST_CASE(oversized_query_gets_a_400_not_a_crash) {
     const FcgiReply r =
         fcgi_call(target().w.socket_path(), {{"REQUEST_METHOD", "GET"},
                                              {"DOCUMENT_URI", "/customAction"},
-                                             {"QUERY_STRING", std::string(100000, 'q')},
+                                             {"QUERY_STRING", std::string(20000, 'q')},
                                              {"HTTP_APIKEY", target().w.api_key()},
                                              {"HTTP_USERNAME", "u"}});
     BOOST_TEST(r.complete);
     BOOST_TEST(r.status == 400);
-    BOOST_TEST(r.body.find("query string is 100000 bytes; the limit is 8192") != std::string::npos,
+    BOOST_TEST(r.body.find("query string is 20000 bytes; the limit is 8192") != std::string::npos,
                r.body);
 }
 
-BOOST_AUTO_TEST_CASE(poison_requests_one_after_another_do_not_make_the_master_give_up) {
+// Parameters past max_params_size are never stored: the connection is dropped as they
+// arrive, before libfcgi sees them.
+BOOST_AUTO_TEST_CASE(parameters_over_max_params_size_drop_the_connection) {
+    const FcgiReply r = fcgi_call(target().w.socket_path(),
+                                  {{"REQUEST_METHOD", "GET"},
+                                   {"DOCUMENT_URI", "/customAction"},
+                                   {"QUERY_STRING", std::string(100000, 'q')}});
+    BOOST_TEST(!r.complete);
+    BOOST_TEST(target().w.wait_log("dropped a FastCGI connection: FastCGI parameters larger than "
+                                   "max_params_size"));
+    still_serving(target());
+}
+
+// Name-value lengths whose sum overflows (libfcgi 2.4.2 adds them unchecked and asks malloc
+// for the sum) are refused by the gate: the worker never sees them, and never dies.
+BOOST_AUTO_TEST_CASE(poison_requests_never_reach_libfcgi) {
     TempDir dir;
     WfhookdOptions o;
     o.server = "workers = 1\n";
     Wfhookd w(dir, o);
     w.start();
+    const pid_t worker = w.workers().at(0);
     const std::string poison =
         fcgi_begin_request(1) + fcgi_record(4, 1, be32(0x7FFFFFF0) + be32(0x7FFFFFF0) + "x");
     for (int i = 0; i < 8; ++i) {
         const int fd = connect_unix(w.socket_path());
         write_all(fd, poison);
-        read_until_eof(fd, 10s); // the worker dies: the connection closes
+        BOOST_TEST(read_until_eof(fd, 10s).empty()); // dropped unanswered
         close(fd);
     }
-    BOOST_TEST(w.log_count("while serving a request; starting a new one") >= 5);
-    BOOST_TEST(w.log().find("giving up") == std::string::npos);
-    BOOST_TEST(w.process().running());
-    BOOST_TEST(wait_until(
-        [&] { return fcgi_call(w.socket_path(), service_info(), {}, 5s).status == 200; }));
+    BOOST_TEST(w.wait_log("a FastCGI parameter longer than max_params_size", 8));
+    BOOST_TEST(w.workers() == std::vector<pid_t>{worker});
+    BOOST_TEST(w.log().find("while serving a request") == std::string::npos);
+    BOOST_TEST(fcgi_call(w.socket_path(), service_info(), {}, 5s).status == 200);
 }
 
 BOOST_AUTO_TEST_CASE(a_flood_of_empty_connections) {

@@ -97,7 +97,7 @@ BOOST_AUTO_TEST_CASE(missing_config_file_is_reported) {
     TempDir dir;
     const Run r = run_wfhookd(dir, {"-t", "-c", dir.file("nope.conf")});
     BOOST_TEST(exit_code(r.status) == 1);
-    BOOST_TEST(r.output.find(dir.file("nope.conf") + ": cannot open: No such file or directory") !=
+    BOOST_TEST(r.output.find(dir.file("nope.conf") + ": cannot read the configuration: No such file or directory") !=
                    std::string::npos,
                r.output);
 }

@@ -67,8 +67,9 @@ std::string fcgi_encode_params(const Params& params) {
     return out;
 }
 
-std::string fcgi_request(const Params& params, std::string_view body, std::uint16_t request_id) {
-    std::string out = fcgi_begin_request(request_id);
+std::string fcgi_request(const Params& params, std::string_view body, std::uint16_t request_id,
+                         bool keep_conn) {
+    std::string out = fcgi_begin_request(request_id, keep_conn);
     const std::string encoded = fcgi_encode_params(params);
     for (std::size_t i = 0; i < encoded.size(); i += 65535)
         out += fcgi_record(kParams, request_id, std::string_view(encoded).substr(i, 65535));
@@ -170,6 +171,43 @@ std::string read_until_eof(int fd, std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     char buf[8192];
     for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) break;
+        pollfd p{fd, POLLIN, 0};
+        const int r = poll(&p, 1, static_cast<int>(left.count()));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        const ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+    return out;
+}
+
+namespace {
+
+// Whether `bytes` hold a complete END_REQUEST record (walking whole records).
+bool has_end_request(std::string_view bytes) {
+    std::size_t pos = 0;
+    while (pos + 8 <= bytes.size()) {
+        const auto* h = reinterpret_cast<const unsigned char*>(bytes.data() + pos);
+        const std::size_t len = 8 + ((std::size_t(h[4]) << 8) | h[5]) + h[6];
+        if (pos + len > bytes.size()) return false;
+        if (h[1] == kEndRequest) return true;
+        pos += len;
+    }
+    return false;
+}
+
+} // namespace
+
+std::string read_reply(int fd, std::chrono::milliseconds timeout) {
+    std::string out;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    char buf[8192];
+    while (!has_end_request(out)) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) break;

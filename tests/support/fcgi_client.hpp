@@ -21,7 +21,7 @@ std::string fcgi_encode_params(const Params& params); // name-value pairs, no re
 // A whole request: BEGIN_REQUEST, PARAMS (split into records as needed), empty PARAMS, STDIN
 // with `body` if any, empty STDIN.
 std::string fcgi_request(const Params& params, std::string_view body = {},
-                         std::uint16_t request_id = 1);
+                         std::uint16_t request_id = 1, bool keep_conn = false);
 
 struct FcgiReply {
     bool complete = false;                      // END_REQUEST seen
@@ -43,6 +43,10 @@ int connect_tcp(const std::string& host, std::uint16_t port, const std::string& 
 bool write_all(int fd, std::string_view data);
 // Reads until EOF or the deadline.
 std::string read_until_eof(int fd, std::chrono::milliseconds timeout);
+
+// Reads one reply on a connection that stays open (FCGI_KEEP_CONN): up to and including its
+// END_REQUEST record, or what came before EOF or the deadline.
+std::string read_reply(int fd, std::chrono::milliseconds timeout);
 
 // Sends one request on a new connection to a unix socket and returns the reply.
 FcgiReply fcgi_call(const std::string& socket_path, const Params& params,

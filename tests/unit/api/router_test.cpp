@@ -444,6 +444,7 @@ BOOST_AUTO_TEST_CASE(status_endpoint_without_scoreboard) {
         Request req;
         req.method = method;
         req.path = "/status";
+        req.remote_addr = "127.0.0.1";
         const Routed r = route(ctx, req); // no authentication needed
         BOOST_TEST(r.res.status == 500);
         BOOST_TEST(error_of(r.res.body) == "status is not available in this process");
@@ -458,6 +459,41 @@ BOOST_AUTO_TEST_CASE(status_endpoint_without_scoreboard) {
     // Enabling /status does not advertise it to Workfront.
     const Routed info = route(ctx, get("/serviceInfo"));
     BOOST_TEST(info.res.body.find("status") == std::string::npos);
+}
+
+// Defence in depth: whoever reaches the socket directly (without the web server's loopback
+// rule) sees /status only from loopback or a status_from address.
+BOOST_DATA_TEST_CASE(status_is_for_loopback_and_status_from,
+                     bdata::make({"127.0.0.1", "127.9.9.9", "::1", "::ffff:127.0.0.1",
+                                  "203.0.113.9", "10.1.2.3", "", "not an address",
+                                  "2001:db8::1"}) ^
+                         bdata::make({true, true, true, true, false, true, false, false, true}),
+                     addr, allowed) {
+    Setup s("status = yes\nstatus_from = 10.0.0.0/8 2001:db8::/32\n");
+    const Context ctx(s.config);
+    Request req;
+    req.method = "GET";
+    req.path = "/status";
+    req.remote_addr = addr;
+    const Routed r = route(ctx, req);
+    BOOST_TEST(r.res.status == (allowed ? 500 : 403)); // 500: no scoreboard in this test
+    if (!allowed) BOOST_TEST(error_of(r.res.body) == "forbidden");
+}
+
+BOOST_AUTO_TEST_CASE(a_key_file_without_keys_refuses_every_api_key) {
+    wftest::TempDir dir;
+    const std::string keys = dir.write("keys", "# revoked\n", 0600);
+    const std::string path =
+        dir.write("wfhookd.conf", "[auth]\napi_key_file = " + keys + "\n" + kActions);
+    const wfhookd::ConfigResult loaded = wfhookd::load_config(path);
+    BOOST_TEST_REQUIRE(loaded.errors.empty());
+    const Context ctx(loaded.config);
+    const Routed r = route(ctx, get("/customAction", kOk));
+    BOOST_TEST(r.res.status == 403);
+    BOOST_TEST(error_of(r.res.body) == "invalid apiKey"); // the caller learns nothing more
+    BOOST_TEST(r.res.log_error == "invalid apiKey (no API key is accepted: " + keys +
+                                      " contains no key)");
+    BOOST_TEST(route(ctx, get("/serviceInfo")).res.status == 200);
 }
 
 BOOST_AUTO_TEST_CASE(views_point_at_decoded_parameters) {
@@ -511,6 +547,22 @@ BOOST_AUTO_TEST_CASE(max_concurrent_answers_503_when_busy) {
     BOOST_TEST(b.sb->slot(self).child_pgid.load() == 0);
 }
 
+BOOST_AUTO_TEST_CASE(an_action_without_max_concurrent_leaves_one_worker_free) {
+    Board b;
+    Setup s("workers = 3\n", kLimited);
+    const std::vector<int> idx = b.sb->register_actions(*s.config);
+    const int self = b.sb->claim_slot(1), w2 = b.sb->claim_slot(1), w3 = b.sb->claim_slot(1);
+    const Context ctx(s.config, b.sb, self, idx);
+    BOOST_TEST_REQUIRE(b.sb->try_begin_action(w2, idx[1], 0));
+    // One other worker runs `free`: a second run may start (2 = workers - 1).
+    BOOST_TEST(route(ctx, get("/customAction", "name=free&documentId=d")).res.status == 200);
+    BOOST_TEST_REQUIRE(b.sb->try_begin_action(w3, idx[1], 0));
+    // Two run it: this worker is the last one, and stays for everything else.
+    const Routed busy = route(ctx, get("/customAction", "name=free&documentId=d"));
+    BOOST_TEST(busy.res.status == 503);
+    BOOST_TEST(route(ctx, get("/serviceInfo")).res.status == 200);
+}
+
 BOOST_AUTO_TEST_CASE(status_body_reads_the_scoreboard) {
     Board b;
     Setup s("status = yes\nworkers = 3\n", kLimited);
@@ -538,6 +590,7 @@ BOOST_AUTO_TEST_CASE(status_body_reads_the_scoreboard) {
     Request req;
     req.method = "GET";
     req.path = "/status";
+    req.remote_addr = "::1";
     const Routed r = route(ctx, req);
     BOOST_TEST_REQUIRE(r.res.status == 200);
     Json j;

@@ -128,18 +128,16 @@ std::vector<BadCase> bad_cases() {
         {"empty api_key_file", "[auth]\napi_key_file =\n", "[auth] api_key_file", "required"},
         {"relative api_key_file", "[auth]\napi_key_file = keys\n", "[auth] api_key_file",
          "\"keys\" is not an absolute path"},
-        {"missing key file", "[auth]\napi_key_file = @DIR@/nope\n", "[auth] api_key_file",
-         "cannot read @DIR@/nope: No such file or directory"},
-        {"key file is a directory", "[auth]\napi_key_file = @DIR@\n", "[auth] api_key_file",
-         "@DIR@ is not a regular file"},
-        {"key file with no keys", "[auth]\napi_key_file = @DIR@/empty-keys\n",
-         "[auth] api_key_file", "@DIR@/empty-keys contains no key"},
-        {"too-short key", "[auth]\napi_key_file = @DIR@/short-key\n", "[auth] api_key_file",
-         "@DIR@/short-key line 2: a key must be 16 to 1024 characters long (this one has 15)"},
-        {"too-long key", "[auth]\napi_key_file = @DIR@/long-key\n", "[auth] api_key_file",
-         "@DIR@/long-key line 1: a key must be 16 to 1024 characters long (this one has 1025)"},
-        {"key with a space", "[auth]\napi_key_file = @DIR@/spaced-key\n", "[auth] api_key_file",
-         "@DIR@/spaced-key line 1: a key must be printable ASCII without spaces"},
+        {"key file writable by its group", "[auth]\napi_key_file = @DIR@/group-writable\n",
+         "[auth] api_key_file",
+         "@DIR@/group-writable is writable by its group: anyone who can write it can let themselves "
+         "in; chmod 0640 it"},
+        {"key file writable by everyone", "[auth]\napi_key_file = @DIR@/world-writable\n",
+         "[auth] api_key_file", "@DIR@/world-writable is writable by every user"},
+        {"max_params_size too small for max_query_size",
+         "[server]\nmax_query_size = 60k\nmax_params_size = 32k\n" + kAuth,
+         "[server] max_params_size",
+         "32k leaves no room for a query string of max_query_size (60k)"},
         {"too-long username", kAuth + "users = alice " + std::string(256, 'u') + "\n",
          "[auth] users", "usernames must be at most 255 bytes of UTF-8"},
         {"username not UTF-8", kAuth + "users = caf\xE9\n", "[auth] users",
@@ -202,9 +200,9 @@ std::vector<BadCase> bad_cases() {
         {"listen IPv6 without port", server("listen", "tcp:[::1]"), "[server] listen",
          "expected tcp:[IPV6]:PORT"},
         {"max_query_size below 1k", server("max_query_size", "1023"), "[server] max_query_size",
-         "\"1023\" is not a size from 1k to 1024m"},
-        {"max_query_size with a g suffix", server("max_query_size", "2g"),
-         "[server] max_query_size", "\"2g\" is not a size from 1k to 1024m"},
+         "\"1023\" is not a size from 1k to 1000k"},
+        {"max_query_size over 1000k", server("max_query_size", "1m"), "[server] max_query_size",
+         "\"1m\" is not a size from 1k to 1000k"},
         {"max_body_size above 1024m", server("max_body_size", "1025m"), "[server] max_body_size",
          "\"1025m\" is not a size from 1k to 1024m"},
         {"max_body_size text", server("max_body_size", "big"), "[server] max_body_size",
@@ -323,6 +321,8 @@ void make_fixture_files(const ConfigDir& d) {
     d.dir.write("short-key", "# comment\n0123456789abcde\n", 0600);
     d.dir.write("long-key", std::string(1025, 'k') + "\n", 0600);
     d.dir.write("spaced-key", "01234567 89abcdef01\n", 0600);
+    d.dir.write("group-writable", std::string(20, 'k') + "\n", 0660);
+    d.dir.write("world-writable", std::string(20, 'k') + "\n", 0602);
     d.dir.write("not-executable", "#!/bin/sh\n", 0644);
     mkdir(d.dir.file("subdir").c_str(), 0700);
 }
@@ -350,6 +350,10 @@ const KeyProbe kProbes[] = {
     {"server", "max_body_size", "1m", "1"},
     {"server", "status", "yes", "maybe"},
     {"server", "allow_from", "127.0.0.1 ::1", "nope"},
+    {"server", "max_params_size", "128k", "1k"},
+    {"server", "keep_conn_max", "0", "65"},
+    {"server", "keep_conn_idle", "30", "0"},
+    {"server", "status_from", "10.0.0.0/8 ::1", "nope"},
     {"service", "publisher", "Acme", ""},
     {"service", "version", "2.0", std::string(256, 'v')},
     {"auth", "api_key_file", "@KEYS@", "relative/keys"},
@@ -399,7 +403,8 @@ BOOST_AUTO_TEST_CASE(missing_config_file) {
     const ConfigResult r = load_config(path);
     BOOST_TEST(!r.config);
     BOOST_TEST(r.errors ==
-                   std::vector<std::string>{path + ": cannot open: No such file or directory"},
+                   std::vector<std::string>{path + ": cannot read the configuration: No such file or "
+                                                   "directory"},
                boost::test_tools::per_element());
 }
 
@@ -425,8 +430,8 @@ BOOST_AUTO_TEST_CASE(key_text_never_appears_in_messages) {
     const std::string good_key = "sekrit-good-key-0123456789";
     d.dir.write("bad-keys", short_key + "\n" + spaced_key + "\n" + good_key + "\n", 0644);
     const ConfigResult r = d.load("[auth]\napi_key_file = @DIR@/bad-keys\n");
-    BOOST_TEST(r.errors.size() == 2u, "errors:" << join(r.errors));
-    BOOST_TEST(r.warnings.size() == 1u); // world-readable
+    BOOST_TEST(r.errors.empty(), "errors:" << join(r.errors));
+    BOOST_TEST(r.warnings.size() == 3u); // world-readable, and each bad line
     std::vector<std::string> all = r.errors;
     all.insert(all.end(), r.warnings.begin(), r.warnings.end());
     for (const std::string& m : all) {
@@ -516,7 +521,9 @@ BOOST_AUTO_TEST_CASE(documented_defaults_match_the_struct) {
     BOOST_TEST(doc("server", "max_body_size") == u(c.server.max_body_size));
     BOOST_TEST(doc("server", "status") == (c.server.status ? "yes" : "no"));
     BOOST_TEST(doc("service", "publisher") == c.service.publisher);
-    BOOST_TEST(doc("action:NAME", "max_concurrent") == u(c.actions.at(0).max_concurrent));
+    BOOST_TEST(doc("action:NAME", "max_concurrent").starts_with("(" + u(c.actions.at(0).max_concurrent)));
+    BOOST_TEST(doc("server", "keep_conn_max") == u(c.server.keep_conn_max));
+    BOOST_TEST(doc("server", "keep_conn_idle") == u(c.server.keep_conn_idle));
 }
 
 BOOST_AUTO_TEST_CASE(every_value_is_read) {
@@ -590,11 +597,109 @@ const SizeCase kSizes[] = {
 
 BOOST_DATA_TEST_CASE(sizes_take_k_and_m_suffixes, bdata::make(kSizes), c) {
     ConfigDir d;
-    const ConfigResult r = d.load("[server]\nmax_query_size = " + c.text +
-                                  "\nmax_body_size = " + c.text + "\n" + kAuth);
+    const ConfigResult r = d.load("[server]\nmax_body_size = " + c.text + "\n" + kAuth);
     BOOST_TEST_REQUIRE(r.errors.empty(), "errors:" << join(r.errors));
-    BOOST_TEST(r.config->server.max_query_size == c.bytes);
     BOOST_TEST(r.config->server.max_body_size == c.bytes);
+}
+
+BOOST_AUTO_TEST_CASE(max_params_size_follows_max_query_size_unless_set) {
+    ConfigDir d;
+    const ConfigResult small = d.load("[server]\nmax_query_size = 4k\n" + kAuth);
+    BOOST_TEST_REQUIRE(small.errors.empty(), "errors:" << join(small.errors));
+    BOOST_TEST(small.config->server.max_params_size == 65536u);
+    const ConfigResult big = d.load("[server]\nmax_query_size = 100k\n" + kAuth);
+    BOOST_TEST_REQUIRE(big.errors.empty(), "errors:" << join(big.errors));
+    BOOST_TEST(big.config->server.max_params_size == (100u + 16u) * 1024u);
+    const ConfigResult set = d.load("[server]\nmax_query_size = 4k\nmax_params_size = 8k\n" + kAuth);
+    BOOST_TEST_REQUIRE(set.errors.empty(), "errors:" << join(set.errors));
+    BOOST_TEST(set.config->server.max_params_size == 8192u);
+}
+
+struct KeyFileCase {
+    std::string name;
+    std::string file; // under @DIR@
+    std::string why;
+};
+
+std::ostream& operator<<(std::ostream& os, const KeyFileCase& c) {
+    return os << c.name;
+}
+
+// A key file that holds no usable key never stops the configuration from loading: API keys
+// are refused (so emptying the file and reloading revokes a key at once) and a warning says
+// why, without the key's text.
+const KeyFileCase kKeyFiles[] = {
+    {"missing key file", "nope", "cannot be read (No such file or directory)"},
+    {"key file is a directory", "subdir", "cannot be read (not a regular file)"},
+    {"key file is a FIFO", "fifo", "cannot be read (not a regular file)"},
+    {"key file with no keys", "empty-keys", "contains no key"},
+    {"too-short key", "short-key", "holds no valid key"},
+    {"too-long key", "long-key", "holds no valid key"},
+    {"key with a space", "spaced-key", "holds no valid key"},
+};
+
+BOOST_DATA_TEST_CASE(a_key_file_without_a_key_refuses_api_keys, bdata::make(kKeyFiles), c) {
+    ConfigDir d;
+    make_fixture_files(d);
+    mkfifo(d.dir.file("fifo").c_str(), 0600);
+    const ConfigResult r = d.load("[auth]\napi_key_file = @DIR@/" + c.file + "\n");
+    BOOST_TEST_REQUIRE(r.errors.empty(), "errors:" << join(r.errors));
+    BOOST_TEST(r.config->auth.keys.empty());
+    BOOST_TEST(r.config->auth.keys_refused == d.dir.file(c.file) + " " + c.why);
+    const std::string refused = d.path + ": [auth] api_key_file: " + d.dir.file(c.file) + " " +
+                                c.why +
+                                ": every request with an API key is refused (403) until it "
+                                "holds a key";
+    BOOST_TEST((std::find(r.warnings.begin(), r.warnings.end(), refused) != r.warnings.end()),
+               "warnings:" << join(r.warnings));
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_line_beside_a_good_key_is_ignored_with_a_warning) {
+    ConfigDir d;
+    d.dir.write("keys", "0123456789abcde\n" + kKey + "\n", 0600);
+    const ConfigResult r = d.load("[auth]\napi_key_file = @DIR@/keys\n");
+    BOOST_TEST_REQUIRE(r.errors.empty(), "errors:" << join(r.errors));
+    BOOST_TEST(r.config->auth.keys == std::vector<std::string>{kKey},
+               boost::test_tools::per_element());
+    BOOST_TEST(r.warnings == std::vector<std::string>{d.path + ": [auth] api_key_file: " +
+                                                      d.dir.file("keys") +
+                                                      " line 1: ignored: a key must be 16 to 1024 "
+                                                      "characters long (this one has 15)"},
+               boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_config_that_is_not_a_regular_file_or_too_big_is_refused_at_once) {
+    ConfigDir d;
+    mkfifo(d.dir.file("fifo.conf").c_str(), 0600);
+    const ConfigResult fifo = wfhookd::load_config(d.dir.file("fifo.conf")); // never blocks
+    BOOST_TEST(fifo.errors == std::vector<std::string>{d.dir.file("fifo.conf") +
+                                                       ": cannot read the configuration: not a "
+                                                       "regular file"},
+               boost::test_tools::per_element());
+    const ConfigResult zero = wfhookd::load_config("/dev/zero");
+    BOOST_TEST(zero.errors == std::vector<std::string>{"/dev/zero: cannot read the configuration: "
+                                                       "not a regular file"},
+               boost::test_tools::per_element());
+    const std::string big = d.dir.write("big.conf", kAuth + std::string(2 << 20, '#'));
+    const ConfigResult r = wfhookd::load_config(big);
+    BOOST_TEST(r.errors == std::vector<std::string>{big + ": cannot read the configuration: larger "
+                                                          "than 1024 KiB"},
+               boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(listening_on_every_address_without_allow_from_is_a_warning) {
+    ConfigDir d;
+    for (const std::string listen : {"tcp:0.0.0.0:9000", "tcp:[::]:9000"}) {
+        const ConfigResult r = d.load("[server]\nlisten = " + listen + "\n" + kAuth);
+        BOOST_TEST_REQUIRE(r.errors.empty(), "errors:" << join(r.errors));
+        BOOST_TEST_REQUIRE(r.warnings.size() == 1u, "warnings:" << join(r.warnings));
+        BOOST_TEST(r.warnings[0].starts_with(d.path + ": [server] listen: " + listen +
+                                             " accepts FastCGI connections from every network"),
+                   r.warnings[0]);
+        const ConfigResult allowed =
+            d.load("[server]\nlisten = " + listen + "\nallow_from = 10.0.0.1\n" + kAuth);
+        BOOST_TEST(allowed.warnings.empty(), "warnings:" << join(allowed.warnings));
+    }
 }
 
 struct BoolCase {
