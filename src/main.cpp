@@ -36,9 +36,6 @@ void usage(FILE* out) {
 
 int main(int argc, char** argv) {
     using namespace wfhookd;
-    // Handlers first: a signal that arrives while we start must not kill us half-way.
-    Master::install_signal_handlers();
-
     std::string config_path = kDefaultConfig;
     bool test_only = false;
     int opt;
@@ -65,6 +62,10 @@ int main(int argc, char** argv) {
         usage(stderr);
         return 2;
     }
+
+    // Serving: handlers first, so that a signal that arrives while we start cannot kill us
+    // half-way. Checking (-t) keeps the default dispositions: Ctrl-C or SIGTERM end it.
+    if (!test_only) Master::install_signal_handlers();
 
     const ConfigResult loaded = load_config(config_path);
     for (const std::string& w : loaded.warnings)

@@ -19,11 +19,13 @@ struct ActionConfig;
 
 // How a setting's value is checked when the config is loaded (before any fork).
 enum class SettingKind {
-    text,      // any non-empty text
-    command,   // whitespace-separated argv; argv[0] an absolute path to an executable file
-    seconds,   // whole number of seconds, 1..86400
-    file_path, // absolute path of a regular file that can be created or appended to
-    directory, // absolute path of an existing directory we can create files in
+    text,               // any non-empty text
+    command,            // whitespace-separated argv; argv[0] an absolute path to an executable file
+    seconds,            // whole number of seconds, 1..86400
+    file_path,          // absolute path of a regular file that can be created or appended to
+    directory,          // absolute path of an existing directory we can create files in
+    existing_directory, // absolute path of an existing directory
+    umask,              // an octal umask such as 027
 };
 
 struct SettingSpec {
@@ -50,6 +52,9 @@ struct ActionResult {
     bool ok = true;
     std::string error;  // shown to the Workfront user when !ok; never contains secrets
     std::string detail; // for the operator's log only (paths, errno), may be empty
+    // The HTTP status of a failure: 500, or 503 for "busy, try again" (then `error` is the
+    // whole message the user sees).
+    int status = 500;
 };
 
 using ActionFn = ActionResult (*)(const ActionConfig&, const ActionCall&);
@@ -84,8 +89,8 @@ ActionResult run_append(const ActionConfig&, const ActionCall&);
 ActionResult run_noop(const ActionConfig&, const ActionCall&);
 ActionResult run_spool(const ActionConfig&, const ActionCall&);
 
-extern const SettingSpec kExecSettings[2];
-extern const SettingSpec kAppendSettings[1];
+extern const SettingSpec kExecSettings[4];
+extern const SettingSpec kAppendSettings[2];
 extern const SettingSpec kSpoolSettings[1];
 
 // The JSON object that records a call (append writes it as a line, spool as a file):

@@ -2,7 +2,6 @@
 #include "actions/action.hpp"
 #include "actions/files.hpp"
 
-#include "http/json_writer.hpp"
 #include "util/clock.hpp"
 #include "util/log.hpp"
 
@@ -17,14 +16,21 @@
 
 namespace wfhookd {
 
-const SettingSpec kAppendSettings[1] = {
+const SettingSpec kAppendSettings[2] = {
     {"file", true, "", SettingKind::file_path,
      "absolute path of the JSON-lines file; created (mode 0640) if missing"},
+    {"lock_timeout", false, "5", SettingKind::seconds,
+     "seconds to wait for another process's lock on the file (a log shipper's) before "
+     "answering 503"},
 };
 
 namespace {
 
-// Length of the file up to and including its last newline (0 if it has none), or -1.
+// Every line we write starts like this (call_record_json): a fragment that does not is not
+// ours to remove.
+constexpr std::string_view kOurLineStart = R"({"time":")";
+
+// Offset just past the file's last newline (0 if it has none), or -1.
 off_t complete_length(int fd, off_t size) {
     char buf[4096];
     for (off_t end = size; end > 0;) {
@@ -39,28 +45,55 @@ off_t complete_length(int fd, off_t size) {
 }
 
 // A worker killed in the middle of write(2) can leave a line without its newline. Under the
-// lock, cut the file back to its last complete line before appending, so the next line is
-// never glued onto a fragment (which was never acknowledged, so nothing is lost).
-bool repair_tail(int fd, const std::string& file) {
+// lock, a fragment of one of our lines is cut (it was never acknowledged, so nothing is
+// lost). A fragment that is not ours is never cut: `separate` says our line must start on a
+// line of its own instead.
+bool repair_tail(int fd, const std::string& file, bool& separate) {
+    separate = false;
     struct stat st {};
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) return true;
+    if (fstat(fd, &st) != 0 || st.st_size == 0) return true;
     const off_t keep = complete_length(fd, st.st_size);
     if (keep < 0) return false;
     if (keep == st.st_size) return true;
+    char head[kOurLineStart.size()] = {};
+    const ssize_t n = pread(fd, head, sizeof head, keep);
+    const std::size_t got = n > 0 ? static_cast<std::size_t>(n) : 0;
+    const std::size_t fragment = static_cast<std::size_t>(st.st_size - keep);
+    if (std::string_view(head, got) != kOurLineStart.substr(0, std::min(got, fragment))) {
+        separate = true;
+        log(Level::warning,
+            "append: {} ends with an incomplete line that wfhookd did not write; "
+            "left as it is",
+            file);
+        return true;
+    }
     if (ftruncate(fd, keep) != 0) return false;
-    log(Level::warning, "append: removed an incomplete last line ({} bytes) from {}",
-        st.st_size - keep, file);
+    log(Level::warning, "append: removed an incomplete last line ({} bytes) from {}", fragment,
+        file);
     return true;
 }
 
-// Opens `file` for appending, creating it (mode 0640) if it is missing; -1 with errno set.
+// Opens `file` for appending, creating it (mode 0640) if it is missing, never through a
+// symbolic link; -1 with errno set.
 int open_for_append(const std::string& file) {
-    int fd = open(file.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
+    constexpr int flags = O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
+    int fd = open(file.c_str(), flags);
     if (fd < 0 && errno == ENOENT) {
-        fd = open(file.c_str(), O_RDWR | O_APPEND | O_CLOEXEC | O_CREAT | O_EXCL, 0640);
-        if (fd < 0 && errno == EEXIST) fd = open(file.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
+        fd = open(file.c_str(), flags | O_CREAT | O_EXCL, 0640);
+        if (fd < 0 && errno == EEXIST) fd = open(file.c_str(), flags);
     }
     return fd;
+}
+
+// Only a regular file of the daemon's own user is appended to: a link, a device, a FIFO or
+// another user's file put in its place is refused before anything is read or written.
+std::string not_ours(int fd) {
+    struct stat st {};
+    if (fstat(fd, &st) != 0) return std::strerror(errno);
+    if (!S_ISREG(st.st_mode)) return "not a regular file";
+    if (st.st_uid != geteuid())
+        return fmt::format("owned by uid {}, not by the daemon's user", st.st_uid);
+    return {};
 }
 
 // Whether `fd` is still the file that `file` names: a rotation (rename, then compress or
@@ -68,19 +101,35 @@ int open_for_append(const std::string& file) {
 bool still_named(int fd, const std::string& file) {
     struct stat by_fd {};
     struct stat by_name {};
-    return fstat(fd, &by_fd) == 0 && stat(file.c_str(), &by_name) == 0 &&
+    return fstat(fd, &by_fd) == 0 && lstat(file.c_str(), &by_name) == 0 &&
            by_fd.st_dev == by_name.st_dev && by_fd.st_ino == by_name.st_ino;
 }
 
-ActionResult append_locked(int fd, const std::string& file, const std::string& line) {
-    if (!repair_tail(fd, file)) return file_failure("repair", file, errno);
+// flock(2) has no timeout: try, and back off from 1 ms up to 50 ms, until `seconds` pass.
+bool lock_within(int fd, unsigned seconds) {
+    const std::int64_t until = monotonic_ns() + std::int64_t(seconds) * 1'000'000'000;
+    for (useconds_t pause = 1000;; pause = std::min<useconds_t>(pause * 2, 50'000)) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) return true;
+        if (errno != EWOULDBLOCK && errno != EINTR) return false;
+        if (monotonic_ns() >= until) {
+            errno = EWOULDBLOCK;
+            return false;
+        }
+        usleep(pause);
+    }
+}
+
+ActionResult append_locked(int fd, const std::string& file, std::string& line) {
+    bool separate = false;
+    if (!repair_tail(fd, file, separate)) return file_failure("repair", file, errno);
+    if (separate) line.insert(line.begin(), '\n');
     struct stat st {};
     fstat(fd, &st);
     const ssize_t n = write(fd, line.data(), line.size());
     if (n != static_cast<ssize_t>(line.size())) {
         const int err = n < 0 ? errno : ENOSPC; // a short write means the disk filled up
         // Take the fragment back now; if that fails too, repair_tail does it next time.
-        if (n > 0 && S_ISREG(st.st_mode) && ftruncate(fd, st.st_size) != 0)
+        if (n > 0 && ftruncate(fd, st.st_size) != 0)
             log(Level::warning, "append: could not cut a partial line from {}", file);
         return file_failure("write", file, err);
     }
@@ -108,8 +157,22 @@ ActionResult run_append(const ActionConfig& config, const ActionCall& call) {
     // workers and is dropped by the kernel if we die.
     for (int attempt = 0; attempt < 3; ++attempt) {
         const Fd fd(open_for_append(file));
-        if (fd.get() < 0) return file_failure("open", file, errno);
-        if (flock(fd.get(), LOCK_EX) != 0) return file_failure("flock", file, errno);
+        std::string why = !fd && errno == ELOOP ? "a symbolic link" : "";
+        if (!fd && why.empty()) return file_failure("open", file, errno);
+        if (why.empty()) why = not_ours(fd.get());
+        if (!why.empty())
+            return {false,
+                    "could not record the action (the log file is not one wfhookd may "
+                    "write)",
+                    fmt::format("open {}: {}", file, why)};
+        if (!lock_within(fd.get(), config.seconds("lock_timeout"))) {
+            if (errno != EWOULDBLOCK) return file_failure("flock", file, errno);
+            ActionResult busy{false, "the audit log is busy, try again",
+                              fmt::format("{} stayed locked by another process for {} s", file,
+                                          config.seconds("lock_timeout"))};
+            busy.status = 503;
+            return busy;
+        }
         if (still_named(fd.get(), file)) return append_locked(fd.get(), file, line);
         // Renamed away (log rotation) between our open and our lock: the name points at a new
         // file now.

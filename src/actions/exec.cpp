@@ -1,6 +1,7 @@
 // The `exec` action type: run a program, no shell, request data in its environment.
 #include "actions/action.hpp"
 #include "actions/files.hpp"
+#include "actions/spawn.hpp"
 
 #include "util/clock.hpp"
 
@@ -10,19 +11,21 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <poll.h>
-#include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 namespace wfhookd {
 
-const SettingSpec kExecSettings[2] = {
+const SettingSpec kExecSettings[4] = {
     {"command", true, "", SettingKind::command,
      "absolute path of the program, then its arguments, separated by whitespace (no shell, no "
      "quoting)"},
     {"timeout", false, "30", SettingKind::seconds,
      "seconds the program may run before its whole process group is killed"},
+    {"directory", false, "/", SettingKind::existing_directory, "working directory of the program"},
+    {"umask", false, "027", SettingKind::umask,
+     "umask of the program: files it creates are not readable by others"},
 };
 
 namespace {
@@ -116,32 +119,15 @@ ActionResult run_exec(const ActionConfig& config, const ActionCall& call) {
     if (!out.open() || !err.open())
         return {false, "could not start the action", fmt::format("pipe2: {}", strerror(errno))};
 
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&attr);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, out.write.get(), 1);
-    posix_spawn_file_actions_adddup2(&fa, err.write.get(), 2);
-    // Everything of ours is close-on-exec already; this makes sure of it.
-    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-    // Own process group (so a timeout can kill everything it started, and a Ctrl-C aimed at
-    // the daemon's terminal does not hit it), default signal dispositions, nothing blocked.
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                        POSIX_SPAWN_SETSIGDEF);
-    pid_t pid = -1;
-    const int rc = posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
-    if (rc != 0)
+    SpawnRequest request{args[0].c_str(), argv.data(), envp.data()};
+    request.stdout_fd = out.write.get();
+    request.stderr_fd = err.write.get();
+    request.directory = config.setting("directory").c_str();
+    request.umask = static_cast<mode_t>(std::stoul(config.setting("umask"), nullptr, 8));
+    const pid_t pid = spawn_program(request);
+    if (pid < 0)
         return {false, "could not start the action",
-                fmt::format("posix_spawn {}: {}", args[0], strerror(rc))};
+                fmt::format("start {}: {}", args[0], strerror(errno))};
     if (call.process_group != nullptr) call.process_group->store(pid);
     out.write.reset();
     err.write.reset();

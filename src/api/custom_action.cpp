@@ -32,6 +32,11 @@ void handle_custom_action(const Context& ctx, const Call& call, Response& res) {
     if (sb != nullptr) sb->end_action(ctx.slot, !result.ok);
 
     if (result.ok) return res.set_success();
+    if (result.status == 503) {
+        res.set_error(503, result.error);
+        fmt::format_to(std::back_inserter(res.log_error), " [{}]", result.detail);
+        return;
+    }
     res.set_error(500, fmt::format("{} failed: {}", action->display_name, result.error));
     if (!result.detail.empty())
         fmt::format_to(std::back_inserter(res.log_error), " [{}]", result.detail);

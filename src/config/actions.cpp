@@ -143,6 +143,19 @@ bool Loader::check_setting(const std::string& section, const SettingSpec& spec,
             return fail(fmt::format("{} is not an executable file", prog));
         return true;
     }
+    case SettingKind::existing_directory: {
+        if (v.front() != '/') return fail(fmt::format("\"{}\" is not an absolute path", v));
+        struct stat st {};
+        if (stat(v.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+            return fail(fmt::format("directory {} does not exist", v));
+        return true;
+    }
+    case SettingKind::umask: {
+        unsigned mask = 0;
+        if (!parse_number(v, mask, 8) || mask > 0777)
+            return fail(fmt::format("\"{}\" is not an octal umask such as 027", v));
+        return true;
+    }
     case SettingKind::directory: {
         if (v.front() != '/') return fail(fmt::format("\"{}\" is not an absolute path", v));
         struct stat st {};

@@ -215,17 +215,19 @@ void Loader::cross_checks() {
     if (deadline == 0) return;
     for (const ActionConfig& a : c_.actions) {
         for (const SettingSpec& spec : a.type->settings) {
-            if (spec.kind != SettingKind::seconds || spec.key != "timeout") continue;
+            if (spec.kind != SettingKind::seconds ||
+                (spec.key != "timeout" && spec.key != "lock_timeout"))
+                continue;
             // A timeout that failed its own check was reported and left out of settings,
             // where a.seconds() would throw.
             if (std::none_of(a.settings.begin(), a.settings.end(),
                              [&](const auto& kv) { return kv.first == spec.key; }))
                 continue;
-            if (a.seconds("timeout") >= deadline)
-                key_error("action:" + a.name, "timeout",
+            if (a.seconds(spec.key) >= deadline)
+                key_error("action:" + a.name, spec.key,
                           fmt::format("{} must be less than [server] request_timeout ({}), or "
                                       "the request deadline kills the worker first",
-                                      a.seconds("timeout"), deadline));
+                                      a.seconds(spec.key), deadline));
         }
     }
 }

@@ -81,8 +81,7 @@ BOOST_AUTO_TEST_CASE(a_stalled_fastcgi_peer_never_holds_the_worker) {
               fcgi_begin_request(1) + fcgi_record(4, 1, "\x0e\x03REQUEST_METHODGET").substr(0, 12));
     for (int i = 0; i < 3; ++i)
         BOOST_TEST(fcgi_call(w.socket_path(),
-                             {{"REQUEST_METHOD", "GET"}, {"DOCUMENT_URI", "/serviceInfo"}}, {},
-                             1s)
+                             {{"REQUEST_METHOD", "GET"}, {"DOCUMENT_URI", "/serviceInfo"}}, {}, 1s)
                        .status == 200);
     BOOST_TEST(w.wait_log("did not send a whole request within io_timeout"));
     BOOST_TEST(read_until_eof(fd, 5s).empty()); // closed, unanswered

@@ -152,10 +152,10 @@ BOOST_AUTO_TEST_CASE(oversized_query_gets_a_400_not_a_crash) {
 // Parameters past max_params_size are never stored: the connection is dropped as they
 // arrive, before libfcgi sees them.
 BOOST_AUTO_TEST_CASE(parameters_over_max_params_size_drop_the_connection) {
-    const FcgiReply r = fcgi_call(target().w.socket_path(),
-                                  {{"REQUEST_METHOD", "GET"},
-                                   {"DOCUMENT_URI", "/customAction"},
-                                   {"QUERY_STRING", std::string(100000, 'q')}});
+    const FcgiReply r =
+        fcgi_call(target().w.socket_path(), {{"REQUEST_METHOD", "GET"},
+                                             {"DOCUMENT_URI", "/customAction"},
+                                             {"QUERY_STRING", std::string(100000, 'q')}});
     BOOST_TEST(!r.complete);
     BOOST_TEST(target().w.wait_log("dropped a FastCGI connection: FastCGI parameters larger than "
                                    "max_params_size"));

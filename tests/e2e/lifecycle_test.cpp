@@ -8,6 +8,7 @@
 #include <csignal>
 #include <future>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -97,9 +98,32 @@ BOOST_AUTO_TEST_CASE(missing_config_file_is_reported) {
     TempDir dir;
     const Run r = run_wfhookd(dir, {"-t", "-c", dir.file("nope.conf")});
     BOOST_TEST(exit_code(r.status) == 1);
-    BOOST_TEST(r.output.find(dir.file("nope.conf") + ": cannot read the configuration: No such file or directory") !=
+    BOOST_TEST(r.output.find(dir.file("nope.conf") +
+                             ": cannot read the configuration: No such file or directory") !=
                    std::string::npos,
                r.output);
+}
+
+// The loader never blocks and never reads without bound: a FIFO or /dev/zero named by
+// mistake is an error at once, naming the file; a key file that is a FIFO only refuses keys.
+BOOST_AUTO_TEST_CASE(check_never_blocks_on_what_is_not_a_regular_file) {
+    TempDir dir;
+    mkfifo(dir.file("fifo.conf").c_str(), 0600);
+    for (const std::string& config : {dir.file("fifo.conf"), std::string("/dev/zero")}) {
+        const Run r = run_wfhookd(dir, {"-t", "-c", config});
+        BOOST_TEST(exit_code(r.status) == 1, config); // -1 would be a hang (timeout)
+        BOOST_TEST(r.output.find(config + ": cannot read the configuration: not a regular file") !=
+                       std::string::npos,
+                   r.output);
+    }
+    mkfifo(dir.file("keys.fifo").c_str(), 0600);
+    dir.write("fifo-keys.conf", "[auth]\napi_key_file = " + dir.file("keys.fifo") + "\n");
+    const Run keys = run_wfhookd(dir, {"-t", "-c", dir.file("fifo-keys.conf")});
+    BOOST_TEST(exit_code(keys.status) == 0, keys.output);
+    BOOST_TEST(keys.output.find(dir.file("keys.fifo") +
+                                " cannot be read (not a regular file): every request with an API "
+                                "key is refused (403) until it holds a key") != std::string::npos,
+               keys.output);
 }
 
 BOOST_AUTO_TEST_CASE(worker_killed_with_sigkill_is_replaced) {

@@ -130,6 +130,34 @@ BOOST_AUTO_TEST_CASE(a_worker_with_a_full_backlog_still_notices_its_sigterm) {
     BOOST_TEST(served_by_old <= 1 + 32, served_by_old << " requests served after SIGTERM");
 }
 
+// Emergency revocation (docs/operations.md): empty the key file and reload. The leaked key
+// stops working at once; the log says why; a new key works as soon as it is in the file.
+BOOST_AUTO_TEST_CASE(emptying_the_key_file_and_reloading_revokes_every_key) {
+    Stack s(with_actions(1));
+    const std::string keys = s.dir.file("wfhookd.api-keys");
+    BOOST_TEST_REQUIRE(s.get("/customAction?name=noop&documentId=1", s.auth()).status == 200);
+    s.dir.write("wfhookd.api-keys", "# revoked\n", 0600);
+    s.wfhookd.process().signal(SIGHUP);
+    BOOST_TEST_REQUIRE(s.wfhookd.wait_log("reload complete"));
+    const HttpResponse revoked = s.get("/customAction?name=noop&documentId=1", s.auth());
+    BOOST_TEST(revoked.status == 403);
+    BOOST_TEST(revoked.body == R"({"status":"error","error":"invalid apiKey"})");
+    BOOST_TEST(s.wfhookd.log().find(keys + " contains no key: every request with an API key is "
+                                           "refused") != std::string::npos);
+    BOOST_TEST(s.wfhookd.wait_log("no API key is accepted: " + keys + " contains no key"));
+    BOOST_TEST(s.get("/serviceInfo").status == 200);
+
+    const std::string fresh = "a-new-key-0123456789abcdef";
+    s.dir.write("wfhookd.api-keys", fresh + "\n", 0600);
+    s.wfhookd.process().signal(SIGHUP);
+    BOOST_TEST_REQUIRE(s.wfhookd.wait_log("reload complete", 2));
+    BOOST_TEST(s.get("/customAction?name=noop&documentId=1", s.auth()).status ==
+               403); // still revoked
+    BOOST_TEST(s.get("/customAction?name=noop&documentId=1",
+                     {{"apiKey", fresh}, {"username", "alice@example.com"}})
+                   .status == 200);
+}
+
 BOOST_AUTO_TEST_CASE(invalid_config_keeps_the_running_one) {
     Stack s(with_actions(1));
     const auto workers = s.wfhookd.workers();

@@ -11,15 +11,19 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <csignal>
 #include <ctime>
 #include <dirent.h>
 #include <fcntl.h>
+#include <functional>
 #include <future>
 #include <ostream>
 #include <set>
 #include <sstream>
 #include <string>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -42,7 +46,7 @@ ActionConfig append_to(const std::string& file) {
     a.name = "audit";
     a.display_name = "Audit";
     a.type = wfhookd::find_action_type("append");
-    a.settings = {{"file", file}};
+    a.settings = {{"file", file}, {"lock_timeout", "1"}};
     return a;
 }
 
@@ -79,8 +83,9 @@ struct Umask {
 
 struct TailCase {
     std::string name;
-    std::string before; // what a crashed writer left
+    std::string before; // what a crashed writer (or someone else) left
     std::string kept;   // what must remain before the next line
+    bool separated;     // our line starts with a newline of its own
 };
 
 std::ostream& operator<<(std::ostream& os, const TailCase& c) {
@@ -89,20 +94,28 @@ std::ostream& operator<<(std::ostream& os, const TailCase& c) {
 
 const std::string kWhole = R"({"earlier":1})"
                            "\n";
+const std::string kOurs = R"({"time":"2026-11-30T10:00:00.000Z","action":"audit","docu)";
 
 const TailCase kTails[] = {
-    {"empty file", "", ""},
-    {"complete lines untouched", kWhole + kWhole, kWhole + kWhole},
-    {"fragment without any newline", R"({"time":"2026-)", ""},
-    {"fragment after whole lines", kWhole + R"({"time":"20)", kWhole},
-    {"fragment longer than a read block", kWhole + std::string(10000, 'x'), kWhole},
-    {"newline two blocks back", std::string(5000, 'a') + "\n" + std::string(9000, 'b'),
-     std::string(5000, 'a') + "\n"},
-    {"newline at the end of a block", std::string(4095, 'a') + "\n" + std::string(4096, 'b'),
-     std::string(4095, 'a') + "\n"},
-    {"newline at the start of a block", std::string(4096, 'a') + "\n" + std::string(4095, 'b'),
-     std::string(4096, 'a') + "\n"},
-    {"lone newline then fragment", "\nabc", "\n"},
+    {"empty file", "", "", false},
+    {"complete lines untouched", kWhole + kWhole, kWhole + kWhole, false},
+    {"our fragment without any newline", R"({"time":"2026-)", "", false},
+    {"our fragment after whole lines", kWhole + R"({"time":"20)", kWhole, false},
+    {"a shorter fragment of ours", kWhole + "{\"ti", kWhole, false},
+    {"our fragment longer than a read block", kWhole + kOurs + std::string(10000, 'x'), kWhole,
+     false},
+    {"newline two blocks back", std::string(5000, 'a') + "\n" + kOurs + std::string(9000, 'b'),
+     std::string(5000, 'a') + "\n", false},
+    {"newline at the end of a block",
+     std::string(4095, 'a') + "\n" + kOurs + std::string(4000, 'b'), std::string(4095, 'a') + "\n",
+     false},
+    {"newline at the start of a block", std::string(4096, 'a') + "\n" + kOurs,
+     std::string(4096, 'a') + "\n", false},
+    // Not our format: another writer's, or a file we never wrote. Never cut.
+    {"someone else's fragment", kWhole + "abc", kWhole + "abc", true},
+    {"a file without newlines that is not ours", std::string(10000, 'x'), std::string(10000, 'x'),
+     true},
+    {"lone newline then a foreign fragment", "\nabc", "\nabc", true},
 };
 
 } // namespace
@@ -200,15 +213,20 @@ BOOST_DATA_TEST_CASE(partial_last_line_is_cut_before_appending, bdata::make(kTai
     BOOST_TEST_REQUIRE(r.ok, r.detail);
     // The operator hears about a repair, and only about a repair.
     const std::size_t cut = c.before.size() - c.kept.size();
-    if (cut == 0)
+    if (c.separated)
+        BOOST_TEST(log.ends_with(" warning: append: " + file +
+                                 " ends with an incomplete line that wfhookd did not write; left "
+                                 "as it is\n"),
+                   log);
+    else if (cut == 0)
         BOOST_TEST(log.empty(), log);
     else
         BOOST_TEST(log.ends_with(" warning: append: removed an incomplete last line (" +
                                  std::to_string(cut) + " bytes) from " + file + "\n"),
                    log);
     const std::string text = wftest::read_file(file);
-    BOOST_TEST_REQUIRE(text.starts_with(c.kept));
-    const std::string added = text.substr(c.kept.size());
+    BOOST_TEST_REQUIRE(text.starts_with(c.kept + (c.separated ? "\n" : "")));
+    const std::string added = text.substr(c.kept.size() + (c.separated ? 1 : 0));
     BOOST_TEST(added.ends_with("\n"));
     BOOST_TEST(added.find('\n') == added.size() - 1); // exactly one line was added
     Json j;
@@ -217,13 +235,97 @@ BOOST_DATA_TEST_CASE(partial_last_line_is_cut_before_appending, bdata::make(kTai
     BOOST_TEST(j.get("documentId") != nullptr);
 }
 
+// A disk that fills up mid-line (here: a file-size limit, in a child process): the error is
+// reported and no fragment stays behind.
 BOOST_AUTO_TEST_CASE(write_failure_is_reported) {
-    const int fds_before = open_fd_count();
-    const ActionResult r = run_append(append_to("/dev/full"), call_for("d"));
+    wftest::TempDir dir;
+    const std::string file = dir.write("audit.jsonl", std::string(4000, 'a') + "\n", 0640);
+    const pid_t child = fork();
+    if (child == 0) {
+        signal(SIGXFSZ, SIG_IGN);
+        const rlimit limit{4050, 4050};
+        setrlimit(RLIMIT_FSIZE, &limit);
+        const ActionResult r = run_append(append_to(file), call_for("d"));
+        // The write stops at the limit: a short write, reported as a full disk.
+        _exit(!r.ok && r.error == "could not record the action (No space left on device)" &&
+                      r.detail == "write " + file + ": No space left on device"
+                  ? 0
+                  : 1);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    BOOST_TEST(wftest::read_file(file) == std::string(4000, 'a') + "\n");
+}
+
+struct NotOurs {
+    std::string name;
+    std::function<std::string(wftest::TempDir&)> make; // returns the path to append to
+    std::string detail;                                // after "open PATH: "
+};
+
+std::ostream& operator<<(std::ostream& os, const NotOurs& c) {
+    return os << c.name;
+}
+
+// Anything but a regular file of the daemon's user is refused before a byte is read or
+// written: a link put in place of the log (to a file the daemon can write, which the repair
+// step would otherwise cut), a device, a FIFO, someone else's file.
+const NotOurs kNotOurs[] = {
+    {"symbolic link to a file",
+     [](wftest::TempDir& d) {
+         d.write("precious", "no newline at the end", 0640);
+         symlink(d.file("precious").c_str(), d.file("audit.jsonl").c_str());
+         return d.file("audit.jsonl");
+     },
+     "a symbolic link"},
+    {"a character device", [](wftest::TempDir&) { return std::string("/dev/full"); },
+     "not a regular file"},
+    {"a FIFO",
+     [](wftest::TempDir& d) {
+         mkfifo(d.file("fifo").c_str(), 0600);
+         return d.file("fifo");
+     },
+     "not a regular file"},
+    {"another user's file",
+     [](wftest::TempDir& d) {
+         const std::string f = d.write("theirs.jsonl", "", 0666);
+         if (chown(f.c_str(), 65534, 65534) != 0) return std::string(); // not root: skip
+         return f;
+     },
+     "owned by uid 65534, not by the daemon's user"},
+};
+
+BOOST_DATA_TEST_CASE(refuses_what_is_not_its_own_regular_file, bdata::make(kNotOurs), c) {
+    wftest::TempDir dir;
+    const std::string path = c.make(dir);
+    BOOST_TEST_REQUIRE(!path.empty(), "this case needs root (chown)");
+    const ActionResult r = run_append(append_to(path), call_for("d"));
     BOOST_TEST(!r.ok);
-    BOOST_TEST(r.error == "could not record the action (No space left on device)");
-    BOOST_TEST(r.detail == "write /dev/full: No space left on device");
-    BOOST_TEST(open_fd_count() == fds_before);
+    BOOST_TEST(r.error == "could not record the action (the log file is not one wfhookd may "
+                          "write)");
+    BOOST_TEST(r.detail == "open " + path + ": " + c.detail);
+    if (c.name == "symbolic link to a file")
+        BOOST_TEST(wftest::read_file(dir.file("precious")) == "no newline at the end");
+}
+
+// A reader's shared lock (a log shipper's `flock -s`) holds appends for lock_timeout, then
+// the caller is told to try again: the worker is never held until request_timeout.
+BOOST_AUTO_TEST_CASE(a_lock_held_by_a_reader_gives_503_after_lock_timeout) {
+    wftest::TempDir dir;
+    const std::string file = dir.write("audit.jsonl", "", 0640);
+    const int reader = open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    BOOST_TEST_REQUIRE(flock(reader, LOCK_SH) == 0);
+    const auto start = std::chrono::steady_clock::now();
+    const ActionResult r = run_append(append_to(file), call_for("d"));
+    const auto waited = std::chrono::steady_clock::now() - start;
+    BOOST_TEST(!r.ok);
+    BOOST_TEST(r.status == 503);
+    BOOST_TEST(r.error == "the audit log is busy, try again");
+    BOOST_TEST((waited >= std::chrono::milliseconds(1000)));
+    BOOST_TEST((waited < std::chrono::seconds(5)));
+    close(reader); // and then it works at once
+    BOOST_TEST(run_append(append_to(file), call_for("d")).ok);
 }
 
 BOOST_AUTO_TEST_CASE(open_failure_is_reported) {
@@ -264,14 +366,18 @@ extern "C" int fsync(int fd) {
 
 namespace {
 
-// Blocked waiters on the flock of inode `ino`, as the kernel lists them ("N: -> FLOCK ...
-// PID MAJ:MIN:INODE ...").
-int lock_waiters(ino_t ino) {
-    std::istringstream locks(wftest::read_file("/proc/locks"));
-    const std::string needle = ":" + std::to_string(ino) + " ";
+// Descriptors of this process open on `path`.
+int fds_open_on(const std::string& path) {
     int n = 0;
-    for (std::string line; std::getline(locks, line);)
-        n += line.find("->") != std::string::npos && line.find(needle) != std::string::npos;
+    if (DIR* d = opendir("/proc/self/fd")) {
+        while (const dirent* e = readdir(d)) {
+            char target[4096] = {};
+            const std::string link = std::string("/proc/self/fd/") + e->d_name;
+            const ssize_t len = readlink(link.c_str(), target, sizeof target - 1);
+            n += len > 0 && std::string(target, static_cast<std::size_t>(len)) == path;
+        }
+        closedir(d);
+    }
     return n;
 }
 
@@ -291,7 +397,7 @@ BOOST_AUTO_TEST_CASE(a_file_renamed_while_waiting_for_the_lock_is_reopened) {
     auto appended = std::async(std::launch::async,
                                [&] { return run_append(append_to(file), call_for("after")); });
     // The appender has the old file open and waits for our lock.
-    const bool waiting = wftest::wait_until([&] { return lock_waiters(st.st_ino) > 0; });
+    const bool waiting = wftest::wait_until([&] { return fds_open_on(file) >= 2; });
     BOOST_TEST(rename(file.c_str(), (file + ".1").c_str()) == 0);
     close(holder);
     const ActionResult r = appended.get();

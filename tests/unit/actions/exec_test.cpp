@@ -34,13 +34,27 @@ using wfhookd::run_exec;
 
 namespace {
 
-ActionConfig exec_action(const std::string& command, const std::string& timeout = "20") {
+ActionConfig exec_action(const std::string& command, const std::string& timeout = "20",
+                         const std::string& directory = "/", const std::string& umask = "027") {
     ActionConfig a;
     a.name = "run";
     a.display_name = "Run";
     a.type = wfhookd::find_action_type("exec");
-    a.settings = {{"command", command}, {"timeout", timeout}};
+    a.settings = {
+        {"command", command}, {"timeout", timeout}, {"directory", directory}, {"umask", umask}};
     return a;
+}
+
+// A field of /proc/PID/status ("Umask", "Groups"), without its name.
+std::string proc_status_field(pid_t pid, const std::string& name) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.starts_with(name + ":")) {
+            const auto start = line.find_first_not_of(" \t", name.size() + 1);
+            return start == std::string::npos ? std::string() : line.substr(start);
+        }
+    return "<none>";
 }
 
 ActionCall call_for(std::string_view document_id = "doc-1", std::string_view username = "alice") {
@@ -239,7 +253,7 @@ BOOST_AUTO_TEST_CASE(missing_program_cannot_start) {
     const ActionResult r = run_exec(exec_action(path + " arg"), call_for());
     BOOST_TEST(!r.ok);
     BOOST_TEST(r.error == "could not start the action");
-    BOOST_TEST(r.detail == "posix_spawn " + path + ": No such file or directory");
+    BOOST_TEST(r.detail == "start " + path + ": No such file or directory");
     check_no_children();
 }
 
@@ -370,6 +384,18 @@ BOOST_AUTO_TEST_CASE(exit_does_not_wait_for_background_processes) {
 // Watches a running program from outside: its process group is published while it runs, it
 // leads a group of its own, inherits none of our descriptors, and starts with default signal
 // handling and nothing blocked.
+BOOST_AUTO_TEST_CASE(directory_and_umask_settings) {
+    Scripts s;
+    const std::string script =
+        s.dir.write("where.sh", "#!/bin/sh\npwd > \"$1\"\numask >> \"$1\"\n", 0755);
+    const std::string out = s.dir.file("where.out");
+    const ActionResult r =
+        run_exec(exec_action(script + " " + out, "20", s.dir.path(), "077"), call_for());
+    BOOST_TEST_REQUIRE(r.ok, r.error);
+    BOOST_TEST(wftest::read_file(out) == s.dir.path() + "\n0077\n");
+    check_no_children();
+}
+
 BOOST_AUTO_TEST_CASE(child_process_setup_and_process_group) {
     Scripts s;
     const std::string marker_path = s.dir.write("marker", "x");
@@ -434,9 +460,15 @@ BOOST_AUTO_TEST_CASE(child_process_setup_and_process_group) {
                 ignored = line.substr(line.find_first_not_of(" \t", 7));
         }
         BOOST_TEST(blocked == "0000000000000000");
-        // Standard signals (1-31) only: glibc's posix_spawn leaves its two internal real-time
-        // signals (32, 33) ignored whatever the attributes say.
-        BOOST_TEST((std::stoull(ignored, nullptr, 16) & 0x7FFFFFFFull) == 0u, "SigIgn " << ignored);
+        // Not the daemon's working directory, umask or supplementary groups (the tests run as
+        // root, who may drop them).
+        char cwd[4096] = {};
+        const ssize_t n =
+            readlink(("/proc/" + std::to_string(pid) + "/cwd").c_str(), cwd, sizeof cwd - 1);
+        BOOST_TEST(std::string(cwd, n > 0 ? static_cast<std::size_t>(n) : 0) == "/");
+        BOOST_TEST(proc_status_field(pid, "Umask") == "0027");
+        if (geteuid() == 0) BOOST_TEST(proc_status_field(pid, "Groups").empty());
+        BOOST_TEST(std::stoull(ignored, nullptr, 16) == 0u, "SigIgn " << ignored);
         kill(-pid, SIGTERM);
     }
     runner.join();

@@ -465,8 +465,7 @@ BOOST_AUTO_TEST_CASE(status_endpoint_without_scoreboard) {
 // rule) sees /status only from loopback or a status_from address.
 BOOST_DATA_TEST_CASE(status_is_for_loopback_and_status_from,
                      bdata::make({"127.0.0.1", "127.9.9.9", "::1", "::ffff:127.0.0.1",
-                                  "203.0.113.9", "10.1.2.3", "", "not an address",
-                                  "2001:db8::1"}) ^
+                                  "203.0.113.9", "10.1.2.3", "", "not an address", "2001:db8::1"}) ^
                          bdata::make({true, true, true, true, false, true, false, false, true}),
                      addr, allowed) {
     Setup s("status = yes\nstatus_from = 10.0.0.0/8 2001:db8::/32\n");
@@ -491,8 +490,8 @@ BOOST_AUTO_TEST_CASE(a_key_file_without_keys_refuses_every_api_key) {
     const Routed r = route(ctx, get("/customAction", kOk));
     BOOST_TEST(r.res.status == 403);
     BOOST_TEST(error_of(r.res.body) == "invalid apiKey"); // the caller learns nothing more
-    BOOST_TEST(r.res.log_error == "invalid apiKey (no API key is accepted: " + keys +
-                                      " contains no key)");
+    BOOST_TEST(r.res.log_error ==
+               "invalid apiKey (no API key is accepted: " + keys + " contains no key)");
     BOOST_TEST(route(ctx, get("/serviceInfo")).res.status == 200);
 }
 

@@ -130,7 +130,8 @@ std::vector<BadCase> bad_cases() {
          "\"keys\" is not an absolute path"},
         {"key file writable by its group", "[auth]\napi_key_file = @DIR@/group-writable\n",
          "[auth] api_key_file",
-         "@DIR@/group-writable is writable by its group: anyone who can write it can let themselves "
+         "@DIR@/group-writable is writable by its group: anyone who can write it can let "
+         "themselves "
          "in; chmod 0640 it"},
         {"key file writable by everyone", "[auth]\napi_key_file = @DIR@/world-writable\n",
          "[auth] api_key_file", "@DIR@/world-writable is writable by every user"},
@@ -403,8 +404,9 @@ BOOST_AUTO_TEST_CASE(missing_config_file) {
     const ConfigResult r = load_config(path);
     BOOST_TEST(!r.config);
     BOOST_TEST(r.errors ==
-                   std::vector<std::string>{path + ": cannot read the configuration: No such file or "
-                                                   "directory"},
+                   std::vector<std::string>{path +
+                                            ": cannot read the configuration: No such file or "
+                                            "directory"},
                boost::test_tools::per_element());
 }
 
@@ -521,7 +523,8 @@ BOOST_AUTO_TEST_CASE(documented_defaults_match_the_struct) {
     BOOST_TEST(doc("server", "max_body_size") == u(c.server.max_body_size));
     BOOST_TEST(doc("server", "status") == (c.server.status ? "yes" : "no"));
     BOOST_TEST(doc("service", "publisher") == c.service.publisher);
-    BOOST_TEST(doc("action:NAME", "max_concurrent").starts_with("(" + u(c.actions.at(0).max_concurrent)));
+    BOOST_TEST(
+        doc("action:NAME", "max_concurrent").starts_with("(" + u(c.actions.at(0).max_concurrent)));
     BOOST_TEST(doc("server", "keep_conn_max") == u(c.server.keep_conn_max));
     BOOST_TEST(doc("server", "keep_conn_idle") == u(c.server.keep_conn_idle));
 }
@@ -610,7 +613,8 @@ BOOST_AUTO_TEST_CASE(max_params_size_follows_max_query_size_unless_set) {
     const ConfigResult big = d.load("[server]\nmax_query_size = 100k\n" + kAuth);
     BOOST_TEST_REQUIRE(big.errors.empty(), "errors:" << join(big.errors));
     BOOST_TEST(big.config->server.max_params_size == (100u + 16u) * 1024u);
-    const ConfigResult set = d.load("[server]\nmax_query_size = 4k\nmax_params_size = 8k\n" + kAuth);
+    const ConfigResult set =
+        d.load("[server]\nmax_query_size = 4k\nmax_params_size = 8k\n" + kAuth);
     BOOST_TEST_REQUIRE(set.errors.empty(), "errors:" << join(set.errors));
     BOOST_TEST(set.config->server.max_params_size == 8192u);
 }

@@ -357,8 +357,8 @@ BOOST_AUTO_TEST_CASE(many_requests_on_one_connection_and_nothing_leaks) {
         c.wait_sent();
         Request req;
         std::string_view conflict;
-        BOOST_TEST_REQUIRE(adapter.begin(c.ours, i % 2 == 0 ? std::string() : request, true, req,
-                                         conflict));
+        BOOST_TEST_REQUIRE(
+            adapter.begin(c.ours, i % 2 == 0 ? std::string() : request, true, req, conflict));
         BOOST_TEST(body_of(req) == "hello");
         Response res;
         res.set_success();

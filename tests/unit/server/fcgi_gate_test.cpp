@@ -91,19 +91,24 @@ const BadCase kBad[] = {
     {"authorizer role", begin_with(2) + params_of(kGet), "RESPONDER"},
     {"records of another request",
      fcgi_begin_request(1) + fcgi_record(kParams, 2, fcgi_encode_params(kGet)), "another request"},
-    {"STDIN before the end of the parameters",
-     fcgi_begin_request(1) + fcgi_record(kStdin, 1, "x"), "other than PARAMS"},
-    {"PARAMS again in the body", fcgi_begin_request(1) + params_of(kGet) + fcgi_record(kParams, 1, "x"),
-     "other than STDIN"},
+    {"STDIN before the end of the parameters", fcgi_begin_request(1) + fcgi_record(kStdin, 1, "x"),
+     "other than PARAMS"},
+    {"PARAMS again in the body",
+     fcgi_begin_request(1) + params_of(kGet) + fcgi_record(kParams, 1, "x"), "other than STDIN"},
     {"parameters over the limit",
-     fcgi_begin_request(1) + fcgi_record(kParams, 1, fcgi_encode_params({{"Q", std::string(40000, 'q')}})) +
+     fcgi_begin_request(1) +
+         fcgi_record(kParams, 1, fcgi_encode_params({{"Q", std::string(40000, 'q')}})) +
          fcgi_record(kParams, 1, fcgi_encode_params({{"R", std::string(40000, 'r')}})),
      "larger than max_params_size"},
     {"lengths that overflow when added (libfcgi does not check)",
      fcgi_begin_request(1) + fcgi_record(kParams, 1, be32(0x7FFFFFF0) + be32(0x7FFFFFF0) + "x"),
      "longer than max_params_size"},
     {"a pair cut by the end of the parameters",
-     fcgi_begin_request(1) + fcgi_record(kParams, 1, std::string("\x05\x03" "ab", 4)) +
+     fcgi_begin_request(1) +
+         fcgi_record(kParams, 1,
+                     std::string("\x05\x03"
+                                 "ab",
+                                 4)) +
          fcgi_record(kParams, 1, {}),
      "inside a name-value pair"},
     {"body longer than CONTENT_LENGTH",
@@ -181,7 +186,8 @@ BOOST_AUTO_TEST_CASE(a_body_that_came_whole_is_complete_even_when_not_awaited) {
 }
 
 BOOST_DATA_TEST_CASE(content_length_is_read_from_the_parameters,
-                     bdata::make({"0", "5", "123456", "", "-1", "+5", "5x", "99999999999999999999"}) ^
+                     bdata::make({"0", "5", "123456", "", "-1", "+5", "5x",
+                                  "99999999999999999999"}) ^
                          bdata::make({0, 5, 123456, -1, -1, -1, -1, -1}),
                      text, expected) {
     const std::string request = fcgi_begin_request(1) + params_of(with_length(text));
