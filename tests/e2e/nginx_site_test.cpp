@@ -6,16 +6,19 @@
 #include "support/fcgi_client.hpp"
 #include "support/stack.hpp"
 
+#include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <cctype>
 #include <map>
+#include <ostream>
 #include <sstream>
 #include <stdexcept>
 #include <sys/wait.h>
 #include <unistd.h>
 
 using namespace wftest;
+namespace bdata = boost::unit_test::data;
 
 namespace {
 
@@ -301,6 +304,43 @@ BOOST_AUTO_TEST_CASE(status_is_served_to_loopback_only) {
     BOOST_TEST(site.curl("/serviceInfo", {"--interface", "127.0.0.2"}).status == 200);
 }
 
+struct NginxError {
+    std::string name;
+    std::vector<std::string> curl; // curl arguments before the URL path
+    std::string path;
+    int status;
+    std::string error;
+};
+
+std::ostream& operator<<(std::ostream& os, const NginxError& c) {
+    return os << c.name;
+}
+
+// Errors nginx answers itself, some before any location is chosen: each in wfhookd's JSON
+// shape, with HSTS and no-store like every other answer.
+const NginxError kNginxErrors[] = {
+    {"request line too long", {"--http1.1"}, "/" + std::string(20000, 'a'), 414,
+     "request line too long"},
+    {"header too large", {"--http1.1", "-H", "X-Big: " + std::string(20000, 'h')}, "/serviceInfo",
+     400, "bad request"},
+    {"a path above the root", {"--http1.1", "--path-as-is"}, "/../serviceInfo", 400,
+     "bad request"},
+    {"a path above the root (HTTP/2)", {"--path-as-is"}, "/../serviceInfo", 400, "bad request"},
+    {"TRACE", {"--http1.1", "-X", "TRACE"}, "/serviceInfo", 405, "method not allowed"},
+    {"status from elsewhere", {"--interface", "127.0.0.2"}, "/status", 403, "forbidden"},
+};
+
+BOOST_DATA_TEST_CASE(nginx_errors_are_json_with_hsts, bdata::make(kNginxErrors), c) {
+    Site site(with_ping());
+    const CurlResult r = site.curl(c.path, c.curl);
+    BOOST_TEST(r.exit == 0, r.output);
+    BOOST_TEST(r.status == c.status);
+    BOOST_TEST(r.body == "{\"status\":\"error\",\"error\":\"" + c.error + "\"}\n");
+    BOOST_TEST(r.header("content-type") == "application/json; charset=utf-8");
+    BOOST_TEST(r.header("cache-control") == "no-store");
+    BOOST_TEST(r.header("strict-transport-security") == "max-age=63072000");
+}
+
 BOOST_AUTO_TEST_CASE(bodies_over_64k_are_refused_by_nginx) {
     Site site(with_ping());
     site.dir.write("big", std::string(65 * 1024, 'x'));
@@ -310,6 +350,7 @@ BOOST_AUTO_TEST_CASE(bodies_over_64k_are_refused_by_nginx) {
                    "apiKey: " + site.wfhookd.api_key(), "-H", "username: jane@example.com"});
     BOOST_TEST(r.status == 413, r.body);
     BOOST_TEST(r.body.find("request body too large") != std::string::npos, r.body);
+    BOOST_TEST(r.header("strict-transport-security") == "max-age=63072000");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
