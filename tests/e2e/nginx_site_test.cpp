@@ -319,12 +319,17 @@ std::ostream& operator<<(std::ostream& os, const NginxError& c) {
 // Errors nginx answers itself, some before any location is chosen: each in wfhookd's JSON
 // shape, with HSTS and no-store like every other answer.
 const NginxError kNginxErrors[] = {
-    {"request line too long", {"--http1.1"}, "/" + std::string(20000, 'a'), 414,
+    {"request line too long",
+     {"--http1.1"},
+     "/" + std::string(20000, 'a'),
+     414,
      "request line too long"},
-    {"header too large", {"--http1.1", "-H", "X-Big: " + std::string(20000, 'h')}, "/serviceInfo",
-     400, "bad request"},
-    {"a path above the root", {"--http1.1", "--path-as-is"}, "/../serviceInfo", 400,
+    {"header too large",
+     {"--http1.1", "-H", "X-Big: " + std::string(20000, 'h')},
+     "/serviceInfo",
+     400,
      "bad request"},
+    {"a path above the root", {"--http1.1", "--path-as-is"}, "/../serviceInfo", 400, "bad request"},
     {"a path above the root (HTTP/2)", {"--path-as-is"}, "/../serviceInfo", 400, "bad request"},
     {"TRACE", {"--http1.1", "-X", "TRACE"}, "/serviceInfo", 405, "method not allowed"},
     {"status from elsewhere", {"--interface", "127.0.0.2"}, "/status", 403, "forbidden"},

@@ -78,9 +78,9 @@ BOOST_AUTO_TEST_CASE(huge_parameters_and_idle_and_trickling_connections_hold_nob
         for (int i = 0; i < n; ++i) {
             const auto start = std::chrono::steady_clock::now();
             failed += s.get("/serviceInfo").status != 200;
-            ms.push_back(std::chrono::duration<double, std::milli>(
-                             std::chrono::steady_clock::now() - start)
-                             .count());
+            ms.push_back(
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                    .count());
         }
     };
     calls(150);
@@ -116,15 +116,15 @@ BOOST_AUTO_TEST_CASE(huge_parameters_and_idle_and_trickling_connections_hold_nob
     const double p99 = ms[ms.size() * 99 / 100];
     BOOST_TEST(failed == 0);
     BOOST_TEST_MESSAGE("p99 " << p99 << " ms, slowest " << ms.back() << " ms over " << ms.size()
-                               << " calls");
+                              << " calls");
     BOOST_TEST(p99 < 100.0, "p99 " << p99 << " ms");
     // Not one call waited for a held worker (that is seconds: io_timeout).
     BOOST_TEST(ms.back() < 1000.0, "slowest call " << ms.back() << " ms");
     // The daemon took at most max_params_size (64 KiB) of each flood before dropping it.
     BOOST_TEST(accepted_bytes < std::uint64_t(3) * (4u << 20), accepted_bytes << " bytes taken");
     BOOST_TEST(s.wfhookd.log_count("larger than max_params_size") == 3);
-    BOOST_TEST(rss_after - rss_before < 2048, "RSS grew from " << rss_before << " to "
-                                                                << rss_after << " KiB");
+    BOOST_TEST(rss_after - rss_before < 2048,
+               "RSS grew from " << rss_before << " to " << rss_after << " KiB");
     if (!sanitized()) BOOST_TEST(rss_after < 8192, "worker RSS " << rss_after << " KiB");
 }
 

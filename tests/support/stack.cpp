@@ -119,7 +119,8 @@ bool Wfhookd::wait_log(const std::string& needle, int count,
     return wait_until([&] { return log_count(needle) >= count; }, timeout, 20ms);
 }
 
-Nginx::Nginx(const TempDir& dir, const std::vector<std::string>& upstreams) {
+Nginx::Nginx(const TempDir& dir, const std::vector<std::string>& upstreams,
+             const std::string& locations, const std::string& upstream_extra) {
     prefix_ = dir.file("nginx");
     const std::string conf_dir = prefix_ + "/conf";
     std::string servers;
@@ -141,7 +142,14 @@ Nginx::Nginx(const TempDir& dir, const std::vector<std::string>& upstreams) {
         conf = replace_all(conf, "@USER@", geteuid() == 0 ? "user root root;" : "");
         conf = replace_all(conf, "@PREFIX@", prefix_);
         conf = replace_all(conf, "@ACCESS_LOG@", prefix_ + "/access.log");
-        conf = replace_all(conf, "@UPSTREAM@", servers);
+        conf = replace_all(
+            conf, "@UPSTREAM@",
+            servers + (upstream_extra.empty()
+                           ? ""
+                           : ";\n        " + upstream_extra.substr(
+                                                 0, upstream_extra.find_last_not_of(";\n") + 1)));
+        if (!locations.empty())
+            conf = replace_all(conf, "include snippets/wfhookd-locations.conf;", locations);
         conf = replace_all(conf, "@HTTP_PORT@", std::to_string(http_port_));
         conf = replace_all(conf, "@HTTPS_PORT@", std::to_string(https_port_));
         conf = replace_all(conf, "@CERT@", cert_dir().file("cert.pem"));

@@ -60,7 +60,11 @@ private:
 // A private nginx in front of one or more upstream servers ("unix:/path", "127.0.0.2:9000").
 class Nginx {
 public:
-    Nginx(const TempDir& dir, const std::vector<std::string>& upstreams);
+    // `locations`: what the server block holds instead of the shipped
+    // `include snippets/wfhookd-locations.conf;` (an operator's own configuration), and
+    // `upstream_extra` lines added to the upstream block (`keepalive 32;`).
+    Nginx(const TempDir& dir, const std::vector<std::string>& upstreams,
+          const std::string& locations = {}, const std::string& upstream_extra = {});
     ~Nginx();
     unsigned short http_port() const { return http_port_; }
     unsigned short https_port() const { return https_port_; }
