@@ -22,12 +22,17 @@ SAN_WARN := -Wno-maybe-uninitialized
 endif
 comma := ,
 
-WF_CPPFLAGS := -DWFHOOKD_VERSION='"$(VERSION)"' -Isrc -MMD -MP
+WF_CPPFLAGS = -DWFHOOKD_VERSION='"$(VERSION)"' -Isrc -MMD -MP $(STORE_CFLAGS)
 WF_CXXFLAGS := -std=c++20 -Wall -Wextra -Werror -Wshadow -Wnon-virtual-dtor $(SAN_FLAGS) $(SAN_WARN)
 # Bind every symbol at start (and make the GOT read-only): hardening, and no lazy binding
 # on the first requests.
 WF_LDFLAGS := -Wl,-z,relro,-z,now $(SAN_FLAGS)
-LIBS := -lfcgi $(shell $(PKG_CONFIG) --libs fmt 2>/dev/null || echo -lfmt)
+# The store: SQLite (index, search), libvips (thumbnails), libcrypto (HMAC, SHA-256).
+STORE_PKGS := sqlite3 vips libcrypto
+LIBS := -lfcgi $(shell $(PKG_CONFIG) --libs fmt 2>/dev/null || echo -lfmt) \
+	$(shell $(PKG_CONFIG) --libs $(STORE_PKGS) 2>/dev/null || echo -lsqlite3 -lvips -lgobject-2.0 -lglib-2.0 -lcrypto)
+# -isystem: warnings in glib's headers are not ours to fix.
+STORE_CFLAGS := $(patsubst -I%,-isystem %,$(shell $(PKG_CONFIG) --cflags $(STORE_PKGS) 2>/dev/null))
 TEST_LIBS := -lboost_unit_test_framework
 
 # Everything but main.cpp goes into a static library that the daemon, the tests and the

@@ -10,9 +10,16 @@
 
 namespace wfhookd {
 
+struct StoreContext;
+
 struct Context {
     explicit Context(std::shared_ptr<const Config> cfg, Scoreboard* sb = nullptr, int slot = -1,
                      std::vector<int> shared_action_index = {});
+    ~Context();
+
+    // Opens the document store when the config has one (its index connection is this
+    // process's own: call it after the fork). false with `error` set.
+    bool open_store(std::string& error);
 
     std::shared_ptr<const Config> config;
     Scoreboard* scoreboard;           // null in unit tests and fuzzers
@@ -22,6 +29,7 @@ struct Context {
     mutable std::string scratch;      // query decoding buffer, reused by every request
     mutable std::string body;         // a form body read in full
     mutable std::string body_scratch; // its decoding buffer
+    std::unique_ptr<StoreContext> store; // null without [store] (or before open_store)
 };
 
 } // namespace wfhookd

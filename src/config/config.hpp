@@ -50,11 +50,34 @@ struct AuthConfig {
     std::string keys_refused;
 };
 
+// [store]: the document store (absent: wfhookd serves custom actions only).
+struct StoreConfig {
+    bool enabled = false;
+    std::string root;                                    // the folder served as "/"
+    std::string index = "/var/lib/wfhookd/index.sqlite"; // SQLite file
+    std::string title;                                   // empty: the root folder's name
+    bool read_only = false;
+    unsigned max_page = 1000; // most items one /files or /search page returns
+    std::string link_secret_file;
+    std::string link_secret; // never logged
+    unsigned link_ttl = 3600;
+    std::string public_url;                         // empty: from the request
+    std::string accel_redirect = "/wfhookd-store/"; // empty: no X-Accel-Redirect
+    std::string sendfile_header;                    // X-Sendfile, X-LIGHTTPD-send-file
+    std::string thumbnail_cache = "/var/cache/wfhookd/thumbnails";
+    std::uint64_t thumbnail_cache_size = 256ull << 20;
+    // The write side.
+    std::uint64_t max_upload_size = 1ull << 30;
+    unsigned trash_days = 30;
+    std::string audit_file = "/var/lib/wfhookd/store-audit.jsonl";
+};
+
 struct Config {
     std::string path;
     ServerConfig server;
     ServiceConfig service;
     AuthConfig auth;
+    StoreConfig store;
     std::vector<ActionConfig> actions; // in file order
 
     const ActionConfig* find_action(std::string_view name) const;

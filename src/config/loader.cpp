@@ -35,6 +35,21 @@ constexpr KeyInfo kKeys[] = {
     {"service", "version", "(wfhookd's own version)"},
     {"auth", "api_key_file", "(required)"},
     {"auth", "users", "(empty: any username)"},
+    {"store", "root", "(required)"},
+    {"store", "index", "/var/lib/wfhookd/index.sqlite"},
+    {"store", "title", "(the root folder's name)"},
+    {"store", "read_only", "no"},
+    {"store", "max_page", "1000"},
+    {"store", "link_secret_file", "(required)"},
+    {"store", "link_ttl", "3600"},
+    {"store", "public_url", "(empty: the request's own scheme, host and path)"},
+    {"store", "accel_redirect", "/wfhookd-store/"},
+    {"store", "sendfile_header", "(empty: none)"},
+    {"store", "thumbnail_cache", "/var/cache/wfhookd/thumbnails"},
+    {"store", "thumbnail_cache_size", "256m"},
+    {"store", "max_upload_size", "1g"},
+    {"store", "trash_days", "30"},
+    {"store", "audit_file", "/var/lib/wfhookd/store-audit.jsonl"},
     {"action:NAME", "type", "(required)"},
     {"action:NAME", "display_name", "(the action's NAME)"},
     {"action:NAME", "max_concurrent", "(0: at most workers - 1 at once)"},
@@ -49,8 +64,9 @@ constexpr Section kSections[] = {
     {"server", &Loader::server},
     {"service", &Loader::service},
     {"auth", &Loader::auth},
+    {"store", &Loader::store},
 };
-constexpr std::string_view kKnownSections = "[server], [service], [auth], [action:NAME]";
+constexpr std::string_view kKnownSections = "[server], [service], [auth], [store], [action:NAME]";
 
 const Section* find_section(std::string_view name) {
     for (const Section& s : kSections)
@@ -172,6 +188,8 @@ void Loader::empty_sections(const pt::ptree& tree) {
         if (tree.find(name) != tree.not_found()) continue;
         if (name.rfind("action:", 0) == 0)
             action(name, pt::ptree());
+        else if (name == "store")
+            store(pt::ptree()); // present but empty: root is still required
         else if (find_section(name) == nullptr)
             section_error(name, fmt::format("unknown section (known: {})", kKnownSections));
     }

@@ -27,6 +27,7 @@ public:
     void service(const pt::ptree& node);
     void auth(const pt::ptree& node);
     void action(const std::string& section, const pt::ptree& node);
+    void store(const pt::ptree& node);
 
 private:
     bool read(pt::ptree& tree);
@@ -34,6 +35,13 @@ private:
     void ini_error(const std::string& message, unsigned long line);
     void cross_checks();
     void read_keys();
+    // A secret of at least `min_bytes` from a file readable by the daemon and nobody else but
+    // its group; problems are errors naming the key.
+    bool read_secret(std::string_view section, std::string_view key, const std::string& file,
+                     std::size_t min_bytes, std::string& out);
+    // A folder the daemon can write: exists, or can be created with its missing parents
+    // (`create`: -t never creates anything, the daemon does at start).
+    bool writable_dir(std::string_view section, std::string_view key, const std::string& dir);
     bool check_setting(const std::string& section, const SettingSpec& spec, const std::string& v);
 
     void file_error(const std::string& msg);

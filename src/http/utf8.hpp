@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace wfhookd {
@@ -11,5 +12,9 @@ namespace wfhookd {
 std::size_t utf8_sequence_length(std::string_view s, std::size_t i);
 
 bool is_valid_utf8(std::string_view s);
+
+// `s` with every byte that does not start a well-formed sequence replaced by U+FFFD (file
+// names are whatever bytes the file system holds; titles are text).
+std::string to_valid_utf8(std::string_view s);
 
 } // namespace wfhookd
