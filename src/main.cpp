@@ -4,10 +4,12 @@
 #include "server/listener.hpp"
 #include "server/master.hpp"
 #include "server/scoreboard.hpp"
+#include "store/maintenance.hpp"
 #include "util/log.hpp"
 
 #include <cstdio>
 #include <cstring>
+#include <getopt.h>
 #include <string>
 #include <unistd.h>
 
@@ -21,12 +23,14 @@ constexpr const char* kDefaultConfig = "/etc/wfhookd/wfhookd.conf";
 
 void usage(FILE* out) {
     std::fprintf(out,
-                 "usage: wfhookd [-c FILE] [-t]\n"
-                 "  -c FILE  configuration file (default %s)\n"
-                 "  -t       check the configuration and exit: 0 if valid, 1 with one line\n"
-                 "           per problem if not\n"
-                 "  -V       print the version and exit\n"
-                 "  -h       this help\n"
+                 "usage: wfhookd [-c FILE] [-t | --reindex]\n"
+                 "  -c FILE    configuration file (default %s)\n"
+                 "  -t         check the configuration and exit: 0 if valid, 1 with one line\n"
+                 "             per problem if not\n"
+                 "  --reindex  bring the document store's index up to date with its folders\n"
+                 "             (ids are kept) and exit\n"
+                 "  -V         print the version and exit\n"
+                 "  -h         this help\n"
                  "Runs in the foreground; SIGHUP reloads the configuration, SIGTERM or SIGINT\n"
                  "stop after the requests in flight. See wfhookd(8).\n",
                  kDefaultConfig);
@@ -38,9 +42,17 @@ int main(int argc, char** argv) {
     using namespace wfhookd;
     std::string config_path = kDefaultConfig;
     bool test_only = false;
+    bool reindex = false;
+    const option long_options[] = {{"reindex", no_argument, nullptr, 'R'},
+                                   {"help", no_argument, nullptr, 'h'},
+                                   {"version", no_argument, nullptr, 'V'},
+                                   {nullptr, 0, nullptr, 0}};
     int opt;
-    while ((opt = getopt(argc, argv, "c:thV")) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:thV", long_options, nullptr)) != -1) {
         switch (opt) {
+        case 'R':
+            reindex = true;
+            break;
         case 'c':
             config_path = optarg;
             break;
@@ -65,7 +77,7 @@ int main(int argc, char** argv) {
 
     // Serving: handlers first, so that a signal that arrives while we start cannot kill us
     // half-way. Checking (-t) keeps the default dispositions: Ctrl-C or SIGTERM end it.
-    if (!test_only) Master::install_signal_handlers();
+    if (!test_only && !reindex) Master::install_signal_handlers();
 
     const ConfigResult loaded = load_config(config_path);
     for (const std::string& w : loaded.warnings)
@@ -84,8 +96,13 @@ int main(int argc, char** argv) {
     }
 
     log_init();
-    Listener listener;
+    if (reindex) return reindex_command(loaded.config->store);
     std::string error;
+    if (!prepare_store(loaded.config->store, error)) {
+        log(Level::error, "{}", error);
+        return 1;
+    }
+    Listener listener;
     if (!open_listener(loaded.config->server, listener, error)) {
         log(Level::error, "{}", error);
         return 1;

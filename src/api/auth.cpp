@@ -1,5 +1,11 @@
 #include "api/auth.hpp"
 
+#include "api/context.hpp"
+#include "api/store_context.hpp"
+#include "util/clock.hpp"
+
+#include <charconv>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -31,8 +37,17 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
     return diff == 0;
 }
 
-std::string_view check_link(const Context&, std::string_view, std::string_view) {
-    return "missing apiKey header"; // no signed links without a document store
+std::string_view check_link(const Context& ctx, std::string_view endpoint, std::string_view id,
+                            std::string_view expires, std::string_view sig) {
+    if (ctx.store == nullptr || sig.empty()) return "missing apiKey header";
+    std::int64_t until = 0;
+    const auto [end, ec] = std::from_chars(expires.data(), expires.data() + expires.size(), until);
+    if (expires.empty() || ec != std::errc() || end != expires.data() + expires.size() ||
+        !ctx.store->signer.valid(endpoint, id, until, sig))
+        return "invalid link";
+    if (realtime_ns() / 1'000'000'000 > until)
+        return "this link has expired; open the document again from Workfront";
+    return {};
 }
 
 std::string_view check_auth(const AuthConfig& auth, std::string_view api_key,

@@ -19,8 +19,9 @@ std::string_view check_auth(const AuthConfig& auth, std::string_view api_key,
 
 struct Context;
 
-// Checks a signed link (`expires` and `sig` in `query`) for `endpoint` and the link's `id`:
-// empty when it is valid and unexpired, else the 403 message.
-std::string_view check_link(const Context& ctx, std::string_view endpoint, std::string_view query);
+// Checks a signed link's parts for `endpoint`: empty when it is valid and unexpired, else the
+// 403 message. Without `sig`, the request is not a link: "missing apiKey header".
+std::string_view check_link(const Context& ctx, std::string_view endpoint, std::string_view id,
+                            std::string_view expires, std::string_view sig);
 
 } // namespace wfhookd

@@ -15,37 +15,68 @@ constexpr ParamSpec kCustomActionParams[] = {
     {"documentVersionId", false, 255, offsetof(CustomActionParams, document_version_id)},
 };
 
+// Ids are at most 64 characters (Store::valid_id); 255 is the spec's limit for what a caller
+// may send, checked before the lookup says "no such item".
+constexpr ParamSpec kIdParams[] = {
+    {"id", true, 255, offsetof(IdParams, id)},
+};
+constexpr ParamSpec kListParams[] = {
+    {"parentId", false, 255, offsetof(ListParams, parent_id)},
+    {"max", false, 20, offsetof(ListParams, max)},
+    {"offset", false, 20, offsetof(ListParams, offset)},
+};
+constexpr ParamSpec kSearchParams[] = {
+    {"query", false, 1024, offsetof(SearchParams, query)},
+    {"parentId", false, 255, offsetof(SearchParams, parent_id)},
+    {"max", false, 20, offsetof(SearchParams, max)},
+    {"offset", false, 20, offsetof(SearchParams, offset)},
+};
+constexpr ParamSpec kLinkParams[] = {
+    {"id", true, 255, offsetof(LinkParams, id)},
+    {"expires", false, 20, offsetof(LinkParams, expires)},
+    {"sig", false, 64, offsetof(LinkParams, sig)},
+};
+constexpr ParamSpec kThumbnailParams[] = {
+    {"id", true, 255, offsetof(ThumbnailParams, id)},
+    {"expires", false, 20, offsetof(ThumbnailParams, expires)},
+    {"sig", false, 64, offsetof(ThumbnailParams, sig)},
+    {"size", false, 10, offsetof(ThumbnailParams, size)},
+};
+constexpr ParamSpec kViewParams[] = {
+    {"id", true, 255, offsetof(ViewParams, id)},
+    {"expires", false, 20, offsetof(ViewParams, expires)},
+    {"sig", false, 64, offsetof(ViewParams, sig)},
+    {"content", false, 1, offsetof(ViewParams, content)},
+    {"offset", false, 20, offsetof(ViewParams, offset)},
+};
+
 bool status_enabled(const Config& c) {
     return c.server.status;
 }
 
+bool store_enabled(const Config& c) {
+    return c.store.enabled;
+}
+
+constexpr std::string_view kNoStore = "no document store is configured";
+
 constexpr unsigned kRead = kGet | kHead;
 
+// One line per endpoint (kept as a table by hand: clang-format would give each field a line).
+// clang-format off
 const Endpoint kEndpoints[] = {
-    // name, methods, Allow, access, in availableEndpoints, body, parameters, logged, handler
-    {"serviceInfo",
-     kRead,
-     "GET, HEAD",
-     Access::open,
-     true,
-     Body::none,
-     {},
-     -1,
-     handle_service_info,
-     nullptr},
-    {"customAction", kGet, "GET", Access::caller, true, Body::none, kCustomActionParams, 0,
-     handle_custom_action, nullptr},
-    {"status",
-     kRead,
-     "GET, HEAD",
-     Access::loopback,
-     false,
-     Body::none,
-     {},
-     -1,
-     handle_status,
-     status_enabled},
+    // name          methods  Allow        access            listed body        parameters           log handler               enabled         when not enabled
+    {"serviceInfo",  kRead,   "GET, HEAD", Access::open,     true,  Body::none, {},                  -1, handle_service_info,  nullptr,        {}},
+    {"customAction", kGet,    "GET",       Access::caller,   true,  Body::none, kCustomActionParams,  0, handle_custom_action, nullptr,        {}},
+    {"status",       kRead,   "GET, HEAD", Access::loopback, false, Body::none, {},                  -1, handle_status,        status_enabled, {}},
+    {"metadata",     kRead,   "GET, HEAD", Access::caller,   true,  Body::none, kIdParams,           -1, handle_metadata,      store_enabled,  kNoStore},
+    {"files",        kRead,   "GET, HEAD", Access::caller,   true,  Body::none, kListParams,         -1, handle_files,         store_enabled,  kNoStore},
+    {"search",       kRead,   "GET, HEAD", Access::caller,   true,  Body::none, kSearchParams,       -1, handle_search,        store_enabled,  kNoStore},
+    {"download",     kRead,   "GET, HEAD", Access::link,     true,  Body::none, kLinkParams,         -1, handle_download,      store_enabled,  kNoStore},
+    {"thumbnail",    kRead,   "GET, HEAD", Access::link,     true,  Body::none, kThumbnailParams,    -1, handle_thumbnail,     store_enabled,  kNoStore},
+    {"view",         kRead,   "GET, HEAD", Access::link,     false, Body::none, kViewParams,         -1, handle_view,          store_enabled,  kNoStore},
 };
+// clang-format on
 
 } // namespace
 

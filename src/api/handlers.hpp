@@ -12,9 +12,50 @@ struct CustomActionParams {
     Param document_version_id;
 };
 
+// The document store's endpoints.
+struct IdParams {
+    Param id;
+};
+struct ListParams {
+    Param parent_id;
+    Param max;
+    Param offset;
+};
+struct SearchParams {
+    Param query;
+    Param parent_id;
+    Param max;
+    Param offset;
+};
+// Endpoints a browser reaches with a signed link: the link's parts, then their own.
+struct LinkParams {
+    Param id;
+    Param expires;
+    Param sig;
+};
+struct ThumbnailParams {
+    Param id;
+    Param expires;
+    Param sig;
+    Param size;
+};
+struct ViewParams {
+    Param id;
+    Param expires;
+    Param sig;
+    Param content; // the file itself, inline (the page's image or frame)
+    Param offset;  // a folder's page
+};
+
 void handle_service_info(const Context&, const Call&, Response&);
 void handle_custom_action(const Context&, const Call&, Response&);
 void handle_status(const Context&, const Call&, Response&);
+void handle_metadata(const Context&, const Call&, Response&);
+void handle_files(const Context&, const Call&, Response&);
+void handle_search(const Context&, const Call&, Response&);
+void handle_download(const Context&, const Call&, Response&);
+void handle_thumbnail(const Context&, const Call&, Response&);
+void handle_view(const Context&, const Call&, Response&);
 
 // Builds the /serviceInfo body (done once per worker, kept in Context::service_info).
 std::string build_service_info(const Config& config);

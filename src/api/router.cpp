@@ -139,10 +139,13 @@ void route(const Context& ctx, const Request& req, Response& res, RouteInfo& inf
     const std::string_view name = endpoint_name(req.path);
     const Endpoint* ep = nullptr;
     for (const Endpoint& e : endpoints()) {
-        if (e.name == name && (e.enabled == nullptr || e.enabled(*ctx.config))) {
-            ep = &e;
+        if (e.name != name) continue;
+        if (e.enabled != nullptr && !e.enabled(*ctx.config)) {
+            if (!e.disabled.empty()) return res.set_error(404, e.disabled);
             break;
         }
+        ep = &e;
+        break;
     }
     // Whatever the endpoint: a body over the limit is not even read. (Uploads stream theirs
     // and apply their own limit.)
@@ -208,7 +211,13 @@ void route(const Context& ctx, const Request& req, Response& res, RouteInfo& inf
     if (std::string error = check_required(*ep, params); !error.empty())
         return res.set_error(400, error);
     if (link_attempt) {
-        const std::string_view denied = check_link(ctx, ep->name, req.query);
+        const auto part = [&](std::string_view n) {
+            for (const ParamSpec& spec : ep->params)
+                if (spec.name == n) return param_at(params, spec).value;
+            return std::string_view();
+        };
+        const std::string_view denied =
+            check_link(ctx, ep->name, part("id"), part("expires"), part("sig"));
         if (!denied.empty()) return res.set_error(403, denied);
         caller.by_link = true;
     }

@@ -79,6 +79,7 @@ struct Endpoint {
     int log_param; // index of the parameter the log line shows as `action`, or -1
     Handler handler;
     bool (*enabled)(const Config&); // null: always served
+    std::string_view disabled;      // the 404 message when not enabled (empty: unknown endpoint)
 };
 
 std::span<const Endpoint> endpoints();

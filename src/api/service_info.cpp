@@ -11,8 +11,9 @@ std::string build_service_info(const Config& config) {
         .field("version", config.service.version)
         .field("publisher", config.service.publisher);
     w.key("availableEndpoints").begin_array();
+    // Exactly what this instance serves.
     for (const Endpoint& e : endpoints())
-        if (e.workfront) w.value(e.name);
+        if (e.workfront && (e.enabled == nullptr || e.enabled(config))) w.value(e.name);
     w.end_array();
     w.key("customActions").begin_array();
     for (const ActionConfig& a : config.actions)

@@ -3,6 +3,7 @@
 #include "api/router.hpp"
 #include "server/sd_notify.hpp"
 #include "server/worker.hpp"
+#include "store/maintenance.hpp"
 #include "util/clock.hpp"
 #include "util/log.hpp"
 
@@ -99,6 +100,10 @@ int Master::run() {
             }
         } else {
             enforce_deadlines(now);
+            if (now >= next_housekeeping_ns_) {
+                store_housekeeping(current_.config->store);
+                next_housekeeping_ns_ = monotonic_ns() + kHousekeepingSeconds * 1'000'000'000LL;
+            }
             if (!maintain_pool(now)) {
                 exit_code = 1;
                 begin_shutdown(now);
@@ -130,6 +135,7 @@ std::int64_t Master::wait_ns(std::int64_t now) const {
         if (sb_->slot(w.slot).state.load() == WorkerState::starting) at_most(kTick);
     }
     if (start_failures_ > 0) at_most(kDeadlineTick); // notice when a worker becomes healthy
+    if (!stopping_) at_most(std::max<std::int64_t>(next_housekeeping_ns_ - now, 0));
     return wait;
 }
 
@@ -233,6 +239,8 @@ void Master::reload() {
                                        config_path_, current_.config->server.listen.to_string(),
                                        r.config->server.listen.to_string()));
     }
+    if (std::string error; r.config != nullptr && !prepare_store(r.config->store, error))
+        r.errors.push_back(fmt::format("{}: [store]: {}", config_path_, error));
     std::vector<int> action_index;
     if (r.config != nullptr && r.errors.empty()) {
         // The status table keeps every action name seen since the start; once it is full, a

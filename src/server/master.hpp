@@ -75,6 +75,7 @@ private:
     bool killed_stragglers_ = false;
     std::int64_t stop_deadline_ns_ = 0;
     bool ready_ = false;
+    std::int64_t next_housekeeping_ns_ = 0; // the store's periodic work (thumbnail cache)
 };
 
 } // namespace wfhookd

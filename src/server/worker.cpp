@@ -118,6 +118,9 @@ public:
     }
 
     bool ok() const { return fcgi_.ok(); }
+    // Opens what must be this process's own (the store's SQLite connection); false with
+    // `error` set.
+    bool open(std::string& error) { return ctx_.open_store(error); }
     void run(const sigset_t& wait_mask);
 
 private:
@@ -140,7 +143,7 @@ private:
     const ServerConfig& server_;
     WorkerSlot& slot_;
     int ep_;
-    const Context ctx_;
+    Context ctx_;
     FcgiAdapter fcgi_;
     RequestScanner::Limits limits_{};
     std::string peek_;
@@ -438,6 +441,10 @@ void block_handled_signals(sigset_t* previous) {
     Worker worker(args, ep);
     if (!worker.ok()) {
         log(Level::error, "worker cannot start: pipe: {}", std::strerror(errno));
+        _exit(kWorkerStartFailed);
+    }
+    if (std::string error; !worker.open(error)) {
+        log(Level::error, "worker cannot start: {}", error);
         _exit(kWorkerStartFailed);
     }
     worker.run(wait_mask);

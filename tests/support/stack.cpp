@@ -65,6 +65,10 @@ Wfhookd::Wfhookd(const TempDir& dir, const WfhookdOptions& options, const std::s
       log_path_(dir.file(name + ".log")), api_key_(random_key()),
       key_file_(dir.file(name + ".api-keys")), options_(options) {
     dir.write(name + ".api-keys", "# test key\n" + api_key_ + "\n", 0600);
+    if (options.store) {
+        dir.write("store/.keep", "", 0600); // hidden: never listed
+        dir.write(name + ".link-secret", random_key() + random_key() + "\n", 0640);
+    }
     write_config(options);
 }
 
@@ -78,6 +82,14 @@ std::string Wfhookd::config_text() const {
     c += options_.server;
     c += "\n[service]\npublisher = Test Corp\n\n[auth]\napi_key_file = " + key_file_ + "\n";
     c += options_.auth;
+    if (options_.store) {
+        c += "\n[store]\nroot = " + store_root() +
+             "\nindex = " + dir_.file(name_ + ".index.sqlite") +
+             "\nlink_secret_file = " + dir_.file(name_ + ".link-secret") +
+             "\nthumbnail_cache = " + dir_.file(name_ + ".thumbnails") +
+             "\naudit_file = " + dir_.file(name_ + ".store-audit.jsonl") + "\n" +
+             options_.store_config + "\n";
+    }
     c += "\n" + options_.actions;
     return c;
 }
@@ -101,6 +113,17 @@ void Wfhookd::start(const std::vector<std::string>& extra_env) {
         throw std::runtime_error("wfhookd did not become ready; its log:\n" + log());
 }
 
+std::string Wfhookd::store_root() const {
+    return dir_.file("store");
+}
+
+std::string Wfhookd::link_secret() const {
+    std::string s = read_file(dir_.file(name_ + ".link-secret"));
+    while (!s.empty() && s.back() == '\n')
+        s.pop_back();
+    return s;
+}
+
 int Wfhookd::stop(int sig) {
     return proc_.pid() > 0 ? proc_.stop(sig) : -1;
 }
@@ -120,7 +143,8 @@ bool Wfhookd::wait_log(const std::string& needle, int count,
 }
 
 Nginx::Nginx(const TempDir& dir, const std::vector<std::string>& upstreams,
-             const std::string& locations, const std::string& upstream_extra) {
+             const std::string& locations, const std::string& upstream_extra,
+             const std::string& store_root) {
     prefix_ = dir.file("nginx");
     const std::string conf_dir = prefix_ + "/conf";
     std::string servers;
@@ -150,6 +174,8 @@ Nginx::Nginx(const TempDir& dir, const std::vector<std::string>& upstreams,
                                                  0, upstream_extra.find_last_not_of(";\n") + 1)));
         if (!locations.empty())
             conf = replace_all(conf, "include snippets/wfhookd-locations.conf;", locations);
+        conf =
+            replace_all(conf, "@STORE_ROOT@", store_root.empty() ? dir.file("store") : store_root);
         conf = replace_all(conf, "@HTTP_PORT@", std::to_string(http_port_));
         conf = replace_all(conf, "@HTTPS_PORT@", std::to_string(https_port_));
         conf = replace_all(conf, "@CERT@", cert_dir().file("cert.pem"));

@@ -24,6 +24,10 @@ struct WfhookdOptions {
     std::string auth;    // lines added to [auth]
     std::string actions; // [action:...] sections
     bool listen = true;  // write listen = unix:<dir>/wfhookd.sock
+    // A document store: <dir>/store as its root, its index, thumbnail cache, audit file and a
+    // link secret in <dir>; `store_config` adds lines to [store].
+    bool store = false;
+    std::string store_config;
 };
 
 // One wfhookd master (with its workers), run from `dir`.
@@ -42,6 +46,9 @@ public:
     std::vector<pid_t> workers() const { return children_of(proc_.pid()); }
 
     const std::string& socket_path() const { return socket_; }
+    // The store's root (<dir>/store) and its link secret, when options.store.
+    std::string store_root() const;
+    std::string link_secret() const;
     const std::string& config_path() const { return config_; }
     const std::string& api_key() const { return api_key_; }
     std::string log() const { return read_file(log_path_); }
@@ -64,7 +71,8 @@ public:
     // `include snippets/wfhookd-locations.conf;` (an operator's own configuration), and
     // `upstream_extra` lines added to the upstream block (`keepalive 32;`).
     Nginx(const TempDir& dir, const std::vector<std::string>& upstreams,
-          const std::string& locations = {}, const std::string& upstream_extra = {});
+          const std::string& locations = {}, const std::string& upstream_extra = {},
+          const std::string& store_root = {});
     ~Nginx();
     unsigned short http_port() const { return http_port_; }
     unsigned short https_port() const { return https_port_; }

@@ -1,0 +1,82 @@
+#include "store/maintenance.hpp"
+
+#include "store/store.hpp"
+#include "store/thumbnail.hpp"
+#include "util/clock.hpp"
+#include "util/log.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <sys/stat.h>
+
+namespace wfhookd {
+
+namespace {
+
+// mkdir -p, mode 0750 for what it creates.
+bool make_dirs(const std::string& dir, std::string& error) {
+    std::string path;
+    std::size_t pos = 0;
+    while (pos != std::string::npos) {
+        pos = dir.find('/', pos + 1);
+        path = dir.substr(0, pos);
+        if (path.empty()) continue;
+        if (mkdir(path.c_str(), 0750) != 0 && errno != EEXIST) {
+            error = path + ": " + std::strerror(errno);
+            return false;
+        }
+    }
+    return true;
+}
+
+} // namespace
+
+bool prepare_store(const StoreConfig& config, std::string& error) {
+    if (!config.enabled) return true;
+    if (!make_dirs(config.thumbnail_cache, error)) {
+        error = "[store] thumbnail_cache: " + error;
+        return false;
+    }
+    Store store(config);
+    if (!store.open(error)) return false;
+    if (store.index().count() > 0) return true;
+    const std::int64_t start = monotonic_ns();
+    ReindexStats stats;
+    if (!store.reindex(stats, error)) return false;
+    log(Level::notice,
+        "store: indexed {} folders and {} files under {} in {:.1f} s ({} ids read back from the "
+        "items, {} new)",
+        stats.folders, stats.files, config.root, (monotonic_ns() - start) / 1e9, stats.kept_ids,
+        stats.new_ids);
+    return true;
+}
+
+int reindex_command(const StoreConfig& config) {
+    if (!config.enabled) {
+        std::fprintf(stderr, "wfhookd: no [store] section: there is nothing to index\n");
+        return 1;
+    }
+    Store store(config);
+    std::string error;
+    ReindexStats stats;
+    if (!store.open(error) || !store.reindex(stats, error)) {
+        std::fprintf(stderr, "wfhookd: %s\n", error.c_str());
+        return 1;
+    }
+    std::printf("indexed %llu folders and %llu files under %s: %llu ids kept, %llu new, %llu "
+                "vanished items removed\n",
+                static_cast<unsigned long long>(stats.folders),
+                static_cast<unsigned long long>(stats.files), config.root.c_str(),
+                static_cast<unsigned long long>(stats.kept_ids),
+                static_cast<unsigned long long>(stats.new_ids),
+                static_cast<unsigned long long>(stats.removed));
+    return 0;
+}
+
+void store_housekeeping(const StoreConfig& config) {
+    if (!config.enabled) return;
+    Thumbnailer::trim_cache(config.thumbnail_cache, config.thumbnail_cache_size);
+}
+
+} // namespace wfhookd
