@@ -101,7 +101,7 @@ HTTP_PORT ?= 8080
 HTTPS_PORT ?= 8443
 run:
 	@scripts/install-deps run
-	@$(MAKE) --no-print-directory $(BUILD)/wfhookd
+	@$(MAKE) --no-print-directory $(BUILD)/wfhookd $(BUILD)/tools/demo_image
 	@HTTP_PORT=$(HTTP_PORT) HTTPS_PORT=$(HTTPS_PORT) scripts/run-dev $(BUILD)/wfhookd
 
 deps:

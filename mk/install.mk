@@ -127,3 +127,9 @@ check-nginx:
 
 check-install: $(BUILD)/wfhookd
 	@tests/deploy/check-install $(BUILD)
+
+# `make run`'s demo JPEG (scripts/demo_image.cpp).
+$(BUILD)/tools/demo_image: scripts/demo_image.cpp
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CXX     $<")
+	$(Q)$(CXX) $(WF_CPPFLAGS) $(CPPFLAGS) $(WF_CXXFLAGS) $(CXXFLAGS) $< $(WF_LDFLAGS) $(LDFLAGS) $(LIBS) -o $@
