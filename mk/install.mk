@@ -84,6 +84,12 @@ install: $(BUILD)/wfhookd
 	$(call install-config,nginx/wfhookd.conf,$(NGINXCONFDIR)/sites-available/wfhookd.conf)
 	@[ -e "$(DESTDIR)$(SYSCONFDIR)/wfhookd/api-keys" ] || \
 	    echo "  NOTE    no $(DESTDIR)$(SYSCONFDIR)/wfhookd/api-keys yet: docs/deployment.md shows how to create it"
+	@# The link secret: made on the machine itself (never in a staged DESTDIR, a package).
+	@if [ -z "$(DESTDIR)" ] && [ ! -e "$(SYSCONFDIR)/wfhookd/link-secret" ]; then \
+	    echo "  CREATE  $(SYSCONFDIR)/wfhookd/link-secret (random, mode 0640)"; \
+	    (umask 027 && head -c 48 /dev/urandom | base64 >"$(SYSCONFDIR)/wfhookd/link-secret") && \
+	    { getent group wfhookd >/dev/null && chgrp wfhookd "$(SYSCONFDIR)/wfhookd/link-secret" || true; }; \
+	fi
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/wfhookd $(DESTDIR)$(MANDIR)/man8/wfhookd.8 \
