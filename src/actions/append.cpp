@@ -147,12 +147,8 @@ ActionResult append_locked(int fd, const std::string& file, std::string& line) {
 
 } // namespace
 
-ActionResult run_append(const ActionConfig& config, const ActionCall& call) {
-    const std::string& file = config.setting("file");
-
-    std::string line = call_record_json(call);
+ActionResult append_json_line(const std::string& file, std::string line, unsigned lock_timeout) {
     line.push_back('\n');
-
     // Read-write: repair_tail reads the end of the file. flock serialises appenders in all
     // workers and is dropped by the kernel if we die.
     for (int attempt = 0; attempt < 3; ++attempt) {
@@ -161,15 +157,14 @@ ActionResult run_append(const ActionConfig& config, const ActionCall& call) {
         if (!fd && why.empty()) return file_failure("open", file, errno);
         if (why.empty()) why = not_ours(fd.get());
         if (!why.empty())
-            return {false,
-                    "could not record the action (the log file is not one wfhookd may "
-                    "write)",
+            return {false, "could not record the action (the log file is not one wfhookd may "
+                           "write)",
                     fmt::format("open {}: {}", file, why)};
-        if (!lock_within(fd.get(), config.seconds("lock_timeout"))) {
+        if (!lock_within(fd.get(), lock_timeout)) {
             if (errno != EWOULDBLOCK) return file_failure("flock", file, errno);
             ActionResult busy{false, "the audit log is busy, try again",
                               fmt::format("{} stayed locked by another process for {} s", file,
-                                          config.seconds("lock_timeout"))};
+                                          lock_timeout)};
             busy.status = 503;
             return busy;
         }
@@ -178,6 +173,11 @@ ActionResult run_append(const ActionConfig& config, const ActionCall& call) {
         // file now.
     }
     return file_failure("open", file, ESTALE); // replaced again and again
+}
+
+ActionResult run_append(const ActionConfig& config, const ActionCall& call) {
+    return append_json_line(config.setting("file"), call_record_json(call),
+                            config.seconds("lock_timeout"));
 }
 
 } // namespace wfhookd

@@ -50,6 +50,32 @@ constexpr ParamSpec kViewParams[] = {
     {"offset", false, 20, offsetof(ViewParams, offset)},
 };
 
+// Parameters of POST/PUT endpoints come in the query string or an
+// application/x-www-form-urlencoded body (spec §12 item 16); one given in both is refused.
+constexpr ParamSpec kUploadInitParams[] = {
+    {"parentId", false, 255, offsetof(UploadInitParams, parent_id)},
+    {"filename", true, 1024, offsetof(UploadInitParams, filename)},
+    {"documentId", false, 255, offsetof(UploadInitParams, document_id)},
+    {"documentVersionId", false, 255, offsetof(UploadInitParams, document_version_id)},
+};
+constexpr ParamSpec kCreateFolderParams[] = {
+    {"parentId", false, 255, offsetof(CreateFolderParams, parent_id)},
+    {"name", true, 1024, offsetof(CreateFolderParams, name)},
+};
+constexpr ParamSpec kDeleteParams[] = {
+    {"id", false, 255, offsetof(DeleteParams, id)},
+    {"documentId", false, 255, offsetof(DeleteParams, document_id)},
+    {"folderId", false, 255, offsetof(DeleteParams, folder_id)},
+};
+constexpr ParamSpec kRenameParams[] = {
+    {"id", true, 255, offsetof(RenameParams, id)},
+    {"name", true, 1024, offsetof(RenameParams, name)},
+};
+
+bool always(const Config&) {
+    return true;
+}
+
 bool status_enabled(const Config& c) {
     return c.server.status;
 }
@@ -58,23 +84,37 @@ bool store_enabled(const Config& c) {
     return c.store.enabled;
 }
 
+// The write endpoints are served (and listed) only when the store accepts changes; a
+// read-only store answers them with 403 (api/store_write.cpp) rather than "unknown".
+bool store_writable(const Config& c) {
+    return c.store.enabled && !c.store.read_only;
+}
+
 constexpr std::string_view kNoStore = "no document store is configured";
 
 constexpr unsigned kRead = kGet | kHead;
+// Spec: PUT. POST too, for clients that only post forms; DELETE for /delete (spec §12 item 17).
+constexpr unsigned kChange = kPut | kPost;
+constexpr unsigned kRemove = kPut | kDelete | kPost;
 
 // One line per endpoint (kept as a table by hand: clang-format would give each field a line).
 // clang-format off
 const Endpoint kEndpoints[] = {
-    // name          methods  Allow        access            listed body        parameters           log handler               enabled         when not enabled
-    {"serviceInfo",  kRead,   "GET, HEAD", Access::open,     true,  Body::none, {},                  -1, handle_service_info,  nullptr,        {}},
-    {"customAction", kGet,    "GET",       Access::caller,   true,  Body::none, kCustomActionParams,  0, handle_custom_action, nullptr,        {}},
-    {"status",       kRead,   "GET, HEAD", Access::loopback, false, Body::none, {},                  -1, handle_status,        status_enabled, {}},
-    {"metadata",     kRead,   "GET, HEAD", Access::caller,   true,  Body::none, kIdParams,           -1, handle_metadata,      store_enabled,  kNoStore},
-    {"files",        kRead,   "GET, HEAD", Access::caller,   true,  Body::none, kListParams,         -1, handle_files,         store_enabled,  kNoStore},
-    {"search",       kRead,   "GET, HEAD", Access::caller,   true,  Body::none, kSearchParams,       -1, handle_search,        store_enabled,  kNoStore},
-    {"download",     kRead,   "GET, HEAD", Access::link,     true,  Body::none, kLinkParams,         -1, handle_download,      store_enabled,  kNoStore},
-    {"thumbnail",    kRead,   "GET, HEAD", Access::link,     true,  Body::none, kThumbnailParams,    -1, handle_thumbnail,     store_enabled,  kNoStore},
-    {"view",         kRead,   "GET, HEAD", Access::link,     false, Body::none, kViewParams,         -1, handle_view,          store_enabled,  kNoStore},
+    // name          methods  Allow                access            listed          body          parameters          log handler               enabled         when not enabled
+    {"serviceInfo",  kRead,   "GET, HEAD",         Access::open,     always,         Body::none,   {},                  -1, handle_service_info,  nullptr,        {}},
+    {"customAction", kGet,    "GET",               Access::caller,   always,         Body::none,   kCustomActionParams,  0, handle_custom_action, nullptr,        {}},
+    {"status",       kRead,   "GET, HEAD",         Access::loopback, nullptr,        Body::none,   {},                  -1, handle_status,        status_enabled, {}},
+    {"metadata",     kRead,   "GET, HEAD",         Access::caller,   always,         Body::none,   kIdParams,           -1, handle_metadata,      store_enabled,  kNoStore},
+    {"files",        kRead,   "GET, HEAD",         Access::caller,   always,         Body::none,   kListParams,         -1, handle_files,         store_enabled,  kNoStore},
+    {"search",       kRead,   "GET, HEAD",         Access::caller,   always,         Body::none,   kSearchParams,       -1, handle_search,        store_enabled,  kNoStore},
+    {"download",     kRead,   "GET, HEAD",         Access::link,     always,         Body::none,   kLinkParams,         -1, handle_download,      store_enabled,  kNoStore},
+    {"thumbnail",    kRead,   "GET, HEAD",         Access::link,     always,         Body::none,   kThumbnailParams,    -1, handle_thumbnail,     store_enabled,  kNoStore},
+    {"uploadInit",   kPost,   "POST",              Access::caller,   store_writable, Body::form,   kUploadInitParams,   -1, handle_upload_init,   store_enabled,  kNoStore},
+    {"upload",       kChange, "PUT, POST",         Access::caller,   store_writable, Body::stream, kIdParams,           -1, handle_upload,        store_enabled,  kNoStore},
+    {"createFolder", kPost,   "POST",              Access::caller,   store_writable, Body::form,   kCreateFolderParams, -1, handle_create_folder, store_enabled,  kNoStore},
+    {"delete",       kRemove, "PUT, DELETE, POST", Access::caller,   store_writable, Body::form,   kDeleteParams,       -1, handle_delete,        store_enabled,  kNoStore},
+    {"rename",       kChange, "PUT, POST",         Access::caller,   store_writable, Body::form,   kRenameParams,       -1, handle_rename,        store_enabled,  kNoStore},
+    {"view",         kRead,   "GET, HEAD",         Access::link,     nullptr,        Body::none,   kViewParams,         -1, handle_view,          store_enabled,  kNoStore},
 };
 // clang-format on
 

@@ -47,6 +47,27 @@ struct ViewParams {
     Param offset;  // a folder's page
 };
 
+// The write side.
+struct UploadInitParams {
+    Param parent_id;
+    Param filename;
+    Param document_id;
+    Param document_version_id;
+};
+struct CreateFolderParams {
+    Param parent_id;
+    Param name;
+};
+struct DeleteParams {
+    Param id;
+    Param document_id; // Workfront's names for the same thing (spec §6.9)
+    Param folder_id;
+};
+struct RenameParams {
+    Param id;
+    Param name;
+};
+
 void handle_service_info(const Context&, const Call&, Response&);
 void handle_custom_action(const Context&, const Call&, Response&);
 void handle_status(const Context&, const Call&, Response&);
@@ -56,6 +77,11 @@ void handle_search(const Context&, const Call&, Response&);
 void handle_download(const Context&, const Call&, Response&);
 void handle_thumbnail(const Context&, const Call&, Response&);
 void handle_view(const Context&, const Call&, Response&);
+void handle_upload_init(const Context&, const Call&, Response&);
+void handle_upload(const Context&, const Call&, Response&);
+void handle_create_folder(const Context&, const Call&, Response&);
+void handle_delete(const Context&, const Call&, Response&);
+void handle_rename(const Context&, const Call&, Response&);
 
 // Builds the /serviceInfo body (done once per worker, kept in Context::service_info).
 std::string build_service_info(const Config& config);

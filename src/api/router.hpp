@@ -73,7 +73,8 @@ struct Endpoint {
     unsigned methods;
     std::string_view allow; // Allow header for 405
     Access access;
-    bool workfront; // listed in /serviceInfo availableEndpoints (when enabled)
+    // Whether /serviceInfo lists it in availableEndpoints (null: never; only when enabled).
+    bool (*listed)(const Config&);
     Body body;
     std::span<const ParamSpec> params;
     int log_param; // index of the parameter the log line shows as `action`, or -1

@@ -178,18 +178,24 @@ void Loader::store(const pt::ptree& node) {
         key_error(kSec, "root", fmt::format("\"{}\" is not an absolute path", s.root));
     } else {
         struct stat st {};
-        if (::stat(s.root.c_str(), &st) != 0)
-            key_error(kSec, "root", fmt::format("{}: {}", s.root, std::strerror(errno)));
-        else if (!S_ISDIR(st.st_mode))
+        if (::stat(s.root.c_str(), &st) != 0) {
+            // Missing: the daemon makes it at start (mode 2750: files nginx must read for
+            // X-Accel-Redirect inherit the folder's group), if it can.
+            if (errno != ENOENT)
+                key_error(kSec, "root", fmt::format("{}: {}", s.root, std::strerror(errno)));
+            else
+                writable_dir(kSec, "root", s.root);
+        } else if (!S_ISDIR(st.st_mode)) {
             key_error(kSec, "root", fmt::format("{} is not a folder", s.root));
-        else if (access(s.root.c_str(), R_OK | X_OK) != 0)
+        } else if (access(s.root.c_str(), R_OK | X_OK) != 0) {
             key_error(kSec, "root",
                       fmt::format("cannot read {}: {}", s.root, std::strerror(errno)));
-        else if (!s.read_only && access(s.root.c_str(), W_OK) != 0)
+        } else if (!s.read_only && access(s.root.c_str(), W_OK) != 0) {
             key_warning(kSec, "root",
                         fmt::format("{} is not writable by the daemon: every item is read-only "
                                     "(set read_only = yes to say so)",
                                     s.root));
+        }
         while (s.root.size() > 1 && s.root.back() == '/')
             s.root.pop_back();
     }

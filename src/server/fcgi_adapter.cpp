@@ -6,15 +6,19 @@
 #include <cerrno>
 #include <climits>
 #include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 namespace wfhookd {
 
 namespace {
 
-// What is left of a request body after the response, read and dropped so the connection can
-// carry the next request; past this the connection is closed instead.
+// What is left of a request body that the handler did not read is read and dropped before the
+// answer, so that a kept connection can carry the next request; past this many bytes or this
+// long, the connection is closed instead.
 constexpr std::size_t kDrainLimit = 1 << 20;
+constexpr std::int64_t kDrainNs = 1'000'000'000;
 constexpr std::size_t kFileChunk = 64 * 1024;
 
 } // namespace
@@ -103,15 +107,15 @@ long FcgiAdapter::read(char* buf, std::size_t size) {
     return 0;
 }
 
-bool FcgiAdapter::drain_stdin(std::size_t limit) {
+bool FcgiAdapter::drain_stdin(std::size_t limit, std::int64_t deadline_ns) {
     char buf[16384];
     std::size_t dropped = 0;
-    while (dropped <= limit) {
+    while (dropped <= limit && monotonic_ns() < deadline_ns) {
         const long n = read(buf, sizeof buf);
         if (n <= 0) return n == 0;
         dropped += static_cast<std::size_t>(n);
     }
-    return false;
+    return stdin_eof_;
 }
 
 bool FcgiAdapter::put(std::string_view bytes) {
@@ -119,13 +123,19 @@ bool FcgiAdapter::put(std::string_view bytes) {
            static_cast<int>(bytes.size());
 }
 
-FcgiAdapter::Finished FcgiAdapter::finish(const Request& req, Response& res) {
+FcgiAdapter::Finished FcgiAdapter::finish(const Request& req, Response& res, bool keep) {
     Finished done;
     // A request that came whole through the pipe: what is left of it is there too. Read it
     // out now (it never waits), then answer on the socket.
     if (req_.ipcFd != socket_) {
-        drain_stdin(SIZE_MAX);
+        drain_stdin(SIZE_MAX, INT64_MAX);
         req_.ipcFd = socket_;
+    } else if (keep && !stdin_eof_) {
+        // Before END_REQUEST, never after: the next request may follow it at once. A body the
+        // peer sends slowly or without end is not waited for long: the connection is closed.
+        const timeval tv{1, 0};
+        setsockopt(socket_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        drain_stdin(kDrainLimit, monotonic_ns() + kDrainNs);
     }
 
     const bool has_body = req.method != "HEAD" && res.status != 204 && res.status != 304;
@@ -177,7 +187,7 @@ FcgiAdapter::Finished FcgiAdapter::finish(const Request& req, Response& res) {
     }
     sent = sent && FCGX_FClose(req_.err) == 0 && FCGX_FClose(req_.out) == 0;
     done.sent = sent;
-    done.reusable = sent && (stdin_eof_ || drain_stdin(kDrainLimit));
+    done.reusable = sent && stdin_eof_;
 
     // libfcgi frees its streams and parameters; ipcFd -1 keeps it from touching the socket.
     req_.ipcFd = -1;

@@ -62,13 +62,14 @@ public:
                                // another one
     };
     // Writes the response (CGI headers, then the body or the file; no body for HEAD) and the
-    // end of the request, then reads and drops what is left of the request body, up to a
-    // bound, so that the connection can carry another request.
-    Finished finish(const Request& req, Response& res);
+    // end of the request. With `keep` (the connection is to carry another request), what is
+    // left of the request body is read and dropped first, up to a bound: after END_REQUEST a
+    // web server may send the next request at once, and libfcgi's reads would take it.
+    Finished finish(const Request& req, Response& res, bool keep);
 
 private:
     bool make_pipe();
-    bool drain_stdin(std::size_t limit);
+    bool drain_stdin(std::size_t limit, std::int64_t deadline_ns);
     bool put(std::string_view bytes);
 
     FCGX_Request req_{};

@@ -12,6 +12,7 @@
 #include <csignal>
 #include <cstring>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -68,6 +69,9 @@ Master::Master(std::string config_path, std::shared_ptr<const Config> config, Li
     current_.config = std::move(config);
     current_.action_index = sb_->register_actions(*current_.config);
     serving_ = current_;
+    if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, handoff_) != 0)
+        log(Level::warning, "no hand-over of kept connections between workers: socketpair: {}",
+            std::strerror(errno));
 }
 
 int Master::run() {
@@ -146,7 +150,8 @@ void Master::spawn(std::int64_t now) {
         next_spawn_ns_ = now + 1'000'000'000;
         return;
     }
-    WorkerArgs args{current_.config, sb_, slot, listener_.fd, current_.action_index, getpid()};
+    WorkerArgs args{current_.config, sb_,       slot,       listener_.fd, current_.action_index,
+                    getpid(),        handoff_[0], handoff_[1]};
     const pid_t pid = fork();
     if (pid == 0) run_worker(args);
     if (pid < 0) {

@@ -76,6 +76,7 @@ private:
     std::int64_t stop_deadline_ns_ = 0;
     bool ready_ = false;
     std::int64_t next_housekeeping_ns_ = 0; // the store's periodic work (thumbnail cache)
+    int handoff_[2] = {-1, -1};             // see WorkerArgs::handoff_send
 };
 
 } // namespace wfhookd

@@ -138,6 +138,9 @@ private:
     void register_fd(Connection& c);
     Connection* find(int fd);
     void stop_connections();
+    // Sends an idle kept connection to another worker (false: nobody can take it).
+    bool hand_off(Connection& c);
+    void take_handed_over();
 
     const WorkerArgs& args_;
     const ServerConfig& server_;
@@ -274,7 +277,10 @@ void Worker::serve(Connection& c, bool taken) {
         set_timeout(c.fd, SO_SNDTIMEO, server_.io_timeout);
         c.write_timeout = true;
     }
-    const FcgiAdapter::Finished done = fcgi_.finish(req_, res_);
+    const bool keep_wanted = c.scanner.keep_conn() && server_.keep_conn_max > 0 && !stopping_ &&
+                             !g_stop;
+    const FcgiAdapter::Finished done = fcgi_.finish(req_, res_, keep_wanted);
+    if (!c.scanner.complete()) c.read_timeout = false; // the drain set its own
     args_.scoreboard->count_status(res_.status);
     slot_.requests.fetch_add(1, kRelaxed);
     slot_.endpoint.store(-1, kRelaxed);
@@ -289,9 +295,7 @@ void Worker::serve(Connection& c, bool taken) {
         log(Level::info, "worker recycling after {} requests (max_requests)", served_);
         stopping_ = true;
     }
-    if (c.scanner.keep_conn() && done.reusable && server_.keep_conn_max > 0 && !stopping_ &&
-        !g_stop)
-        return keep(c);
+    if (keep_wanted && done.reusable) return keep(c);
     drop(c, done.sent && !done.reusable);
 }
 
@@ -314,8 +318,61 @@ void Worker::keep(Connection& c) {
         for (Connection& k : conns_)
             if (k.kept && k.fd != fd && (lru == nullptr || k.last_used < lru->last_used)) lru = &k;
         if (lru == nullptr) break;
-        drop(*lru);
+        if (!hand_off(*lru)) drop(*lru);
     }
+}
+
+bool Worker::hand_off(Connection& c) {
+    if (args_.handoff_send < 0 || !c.kept || c.slow || !c.taken.empty()) return false;
+    char byte = 'k';
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(cm), &c.fd, sizeof(int));
+    if (sendmsg(args_.handoff_send, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) != 1) return false;
+    drop(c); // our copy; the connection lives on in the receiver
+    return true;
+}
+
+// A kept connection another worker let go: it waits here for its next request, like our own.
+// One that would put us over keep_conn_max is closed, not passed on again.
+void Worker::take_handed_over() {
+    char byte = 0;
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    if (recvmsg(args_.handoff_recv, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1) return;
+    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+    if (cm == nullptr || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+        cm->cmsg_len != CMSG_LEN(sizeof(int)))
+        return;
+    int fd = -1;
+    std::memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+    const std::size_t kept =
+        std::count_if(conns_.begin(), conns_.end(), [](const Connection& k) { return k.kept; });
+    if (kept >= server_.keep_conn_max) {
+        close(fd);
+        return;
+    }
+    const std::int64_t now = monotonic_ns();
+    conns_.emplace_back(fd, limits_);
+    Connection& c = conns_.back();
+    c.kept = true;
+    c.last_used = now;
+    c.deadline = now + std::int64_t(server_.keep_conn_idle) * 1'000'000'000;
+    register_fd(c);
 }
 
 void Worker::expire(std::int64_t now) {
@@ -346,6 +403,7 @@ int Worker::wait_ms(std::int64_t now) const {
 // new one, to another worker).
 void Worker::stop_connections() {
     epoll_ctl(ep_, EPOLL_CTL_DEL, args_.listen_fd, nullptr);
+    if (args_.handoff_recv >= 0) epoll_ctl(ep_, EPOLL_CTL_DEL, args_.handoff_recv, nullptr);
     epoll_event events[16];
     for (bool first = true;; first = false) {
         const bool pending =
@@ -357,8 +415,11 @@ void Worker::stop_connections() {
         expire(monotonic_ns());
         if (!pending) break;
     }
-    while (!conns_.empty())
-        drop(conns_.back());
+    // Idle kept connections go to the workers that stay (a reload: the new generation).
+    while (!conns_.empty()) {
+        Connection& c = conns_.back();
+        if (!(c.kept && !c.slow && c.taken.empty() && hand_off(c))) drop(c);
+    }
 }
 
 void Worker::run(const sigset_t& wait_mask) {
@@ -390,6 +451,8 @@ void Worker::run(const sigset_t& wait_mask) {
         for (int i = 0; i < n && !stopping_; ++i) {
             if (events[i].data.fd == args_.listen_fd)
                 accept_one();
+            else if (events[i].data.fd == args_.handoff_recv)
+                take_handed_over();
             else if (Connection* c = find(events[i].data.fd))
                 on_ready(*c);
         }
@@ -434,7 +497,11 @@ void block_handled_signals(sigset_t* previous) {
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLEXCLUSIVE;
     ev.data.fd = args.listen_fd;
-    if (!fcgi_init() || ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, args.listen_fd, &ev) != 0) {
+    epoll_event handoff{};
+    handoff.events = EPOLLIN | EPOLLEXCLUSIVE;
+    handoff.data.fd = args.handoff_recv;
+    if (!fcgi_init() || ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, args.listen_fd, &ev) != 0 ||
+        (args.handoff_recv >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, args.handoff_recv, &handoff) != 0)) {
         log(Level::error, "worker cannot start: {}", std::strerror(errno));
         _exit(kWorkerStartFailed);
     }

@@ -18,6 +18,12 @@ struct WorkerArgs {
     int listen_fd = -1;
     std::vector<int> action_index; // Config::actions -> scoreboard counters
     pid_t master = 0;
+    // A datagram socket pair shared by every worker of every generation: a worker that stops
+    // (reload, max_requests) or keeps too many connections sends its idle kept connections
+    // (SCM_RIGHTS) to whichever worker is listening, instead of closing them under the web
+    // server's feet.
+    int handoff_send = -1;
+    int handoff_recv = -1;
 };
 
 // Exit codes of a worker, read by the master.

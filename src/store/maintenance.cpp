@@ -14,15 +14,15 @@ namespace wfhookd {
 
 namespace {
 
-// mkdir -p, mode 0750 for what it creates.
-bool make_dirs(const std::string& dir, std::string& error) {
+// mkdir -p, with `mode` for what it creates.
+bool make_dirs(const std::string& dir, std::string& error, mode_t mode = 0750) {
     std::string path;
     std::size_t pos = 0;
     while (pos != std::string::npos) {
         pos = dir.find('/', pos + 1);
         path = dir.substr(0, pos);
         if (path.empty()) continue;
-        if (mkdir(path.c_str(), 0750) != 0 && errno != EEXIST) {
+        if (mkdir(path.c_str(), mode) != 0 && errno != EEXIST) {
             error = path + ": " + std::strerror(errno);
             return false;
         }
@@ -34,6 +34,14 @@ bool make_dirs(const std::string& dir, std::string& error) {
 
 bool prepare_store(const StoreConfig& config, std::string& error) {
     if (!config.enabled) return true;
+    struct stat st {};
+    if (stat(config.root.c_str(), &st) != 0) {
+        if (!make_dirs(config.root, error, 02750)) {
+            error = "[store] root: " + error;
+            return false;
+        }
+        log(Level::notice, "store: created {} (empty)", config.root);
+    }
     if (!make_dirs(config.thumbnail_cache, error)) {
         error = "[store] thumbnail_cache: " + error;
         return false;

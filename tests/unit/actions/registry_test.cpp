@@ -77,9 +77,9 @@ BOOST_AUTO_TEST_CASE(setting_tables) {
         }
         return out;
     };
-    BOOST_TEST(keys("exec") == (std::set<std::string>{"command", "timeout"}),
+    BOOST_TEST(keys("exec") == (std::set<std::string>{"command", "timeout", "directory", "umask"}),
                boost::test_tools::per_element());
-    BOOST_TEST(keys("append") == (std::set<std::string>{"file"}), boost::test_tools::per_element());
+    BOOST_TEST(keys("append") == (std::set<std::string>{"file", "lock_timeout"}), boost::test_tools::per_element());
     BOOST_TEST(keys("noop").empty());
 }
 

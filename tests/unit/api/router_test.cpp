@@ -166,7 +166,15 @@ std::vector<RouteCase> route_cases() {
     std::vector<RouteCase> c = {
         // Endpoints.
         with(fails("unknown endpoint", 404, "unknown endpoint", ""),
+             [](RouteCase& r) { r.path = "/bogus"; }),
+        with(fails("a store endpoint with no store", 404, "no document store is configured", ""),
              [](RouteCase& r) { r.path = "/metadata"; }),
+        with(fails("a store write endpoint with no store", 404, "no document store is configured",
+                   ""),
+             [](RouteCase& r) {
+                 r.path = "/uploadInit";
+                 r.method = "POST";
+             }),
         with(fails("root path", 404, "unknown endpoint", ""), [](RouteCase& r) { r.path = "/"; }),
         with(fails("empty path", 404, "unknown endpoint", ""), [](RouteCase& r) { r.path = ""; }),
         with(fails("endpoint names are case-sensitive", 404, "unknown endpoint", ""),

@@ -99,10 +99,11 @@ std::vector<BadCase> bad_cases() {
         {"unknown key in an exec action",
          kAuth + "[action:a]\ntype = exec\ncommand = /bin/true\nbogus = 1\n", "[action:a] bogus",
          "unknown key for a exec action (allowed: type, display_name, max_concurrent, command, "
-         "timeout)"},
+         "timeout, directory, umask)"},
         {"unknown key in an append action",
          kAuth + "[action:a]\ntype = append\nfile = @DIR@/a.jsonl\nbogus = 1\n", "[action:a] bogus",
-         "unknown key for a append action (allowed: type, display_name, max_concurrent, file)"},
+         "unknown key for a append action (allowed: type, display_name, max_concurrent, file, "
+         "lock_timeout)"},
         {"unknown section", "[bogus]\nx = 1\n" + kAuth, "[bogus]", "unknown section"},
         {"empty unknown section", "[bogus]\n" + kAuth, "[bogus]", "unknown section"},
         {"section named like a prefix", "[actions]\nx = 1\n" + kAuth, "[actions]",
@@ -362,6 +363,30 @@ const KeyProbe kProbes[] = {
     {"action:NAME", "type", "noop", "bogus"},
     {"action:NAME", "display_name", "Nice name", ""},
     {"action:NAME", "max_concurrent", "3", "x"},
+    {"store", "root", "@DIR@/store", "relative/store"},
+    {"store", "index", "@DIR@/other.sqlite", "@DIR@/subdir"},
+    {"store", "title", "Documents", ""},
+    {"store", "read_only", "yes", "maybe"},
+    {"store", "max_page", "50", "0"},
+    {"store", "link_secret_file", "@DIR@/link-secret", "@DIR@/short-secret"},
+    {"store", "link_ttl", "600", "0"},
+    {"store", "public_url", "https://docs.example.com/wf", "ftp://docs.example.com"},
+    {"store", "accel_redirect", "/internal/", "internal"},
+    {"store", "sendfile_header", "X-Sendfile", "X Sendfile"},
+    {"store", "thumbnail_cache", "@DIR@/thumbs2", "relative/thumbs"},
+    {"store", "thumbnail_cache_size", "64m", "1k"},
+    {"store", "max_upload_size", "10m", "0"},
+    {"store", "trash_days", "0", "x"},
+    {"store", "audit_file", "@DIR@/changes.jsonl", "relative/audit"},
+};
+
+// The keys a store needs, with files of the fixture directory; a probed key replaces its line.
+const std::pair<std::string_view, std::string_view> kStoreBase[] = {
+    {"root", "@DIR@/store"},
+    {"index", "@DIR@/index.sqlite"},
+    {"link_secret_file", "@DIR@/link-secret"},
+    {"thumbnail_cache", "@DIR@/thumbs"},
+    {"audit_file", "@DIR@/audit.jsonl"},
 };
 
 std::string probe_config(const KeyProbe& p, const std::string& value) {
@@ -371,6 +396,12 @@ std::string probe_config(const KeyProbe& p, const std::string& value) {
     }
     if (p.section == "action:NAME") {
         return kAuth + "[action:t]\n" + (p.key == "type" ? "" : "type = noop\n") + line;
+    }
+    if (p.section == "store") {
+        std::string text = kAuth + "[store]\n" + line;
+        for (const auto& [key, v] : kStoreBase)
+            if (key != p.key) text += std::string(key) + " = " + std::string(v) + "\n";
+        return text;
     }
     return "[" + std::string(p.section) + "]\n" + line + kAuth;
 }
@@ -926,6 +957,9 @@ BOOST_AUTO_TEST_CASE(every_documented_key_is_accepted_and_parsed) {
                 if (probe.section == k.section && probe.key == k.key) p = &probe;
             BOOST_TEST_REQUIRE(p != nullptr, "no probe for this key: add one to kProbes");
             ConfigDir d;
+            d.dir.write("link-secret", std::string(40, 's') + "\n", 0640);
+            d.dir.write("short-secret", "too short\n", 0640);
+            mkdir(d.dir.file("subdir").c_str(), 0700);
             const ConfigResult good = d.load(probe_config(*p, p->valid));
             BOOST_TEST(good.errors.empty(), "errors:" << join(good.errors));
             const ConfigResult bad = d.load(probe_config(*p, p->invalid));

@@ -139,7 +139,7 @@ BOOST_AUTO_TEST_CASE(reads_the_request_from_the_socket) {
     BOOST_TEST(body_of(req) == "hello");
     Response res;
     res.set_success();
-    const auto done = adapter.finish(req, res);
+    const auto done = adapter.finish(req, res, true);
     BOOST_TEST(done.sent);
     BOOST_TEST(done.reusable);
     const wftest::FcgiReply reply = c.reply();
@@ -160,7 +160,7 @@ BOOST_AUTO_TEST_CASE(a_request_taken_whole_comes_through_the_pipe) {
     BOOST_TEST(body_of(req) == "hello");
     Response res;
     res.set_success();
-    BOOST_TEST(adapter.finish(req, res).reusable);
+    BOOST_TEST(adapter.finish(req, res, true).reusable);
     BOOST_TEST(c.reply().body == R"({"status":"success"})"); // answered on the socket
 }
 
@@ -178,7 +178,7 @@ BOOST_AUTO_TEST_CASE(the_socket_takes_over_after_the_parameters) {
     BOOST_TEST(body_of(req) == body);
     Response res;
     res.set_success();
-    BOOST_TEST(adapter.finish(req, res).reusable);
+    BOOST_TEST(adapter.finish(req, res, true).reusable);
     BOOST_TEST(c.reply().complete);
 }
 
@@ -195,11 +195,28 @@ BOOST_AUTO_TEST_CASE(an_unread_body_is_drained_so_the_connection_can_be_reused) 
         BOOST_TEST_REQUIRE(adapter.begin(c.ours, {}, false, req, conflict));
         Response res;
         res.set_error(413, "too large"); // body never read
-        const auto done = adapter.finish(req, res);
+        const auto done = adapter.finish(req, res, true);
         BOOST_TEST(done.sent);
         BOOST_TEST(done.reusable);
         BOOST_TEST(c.reply().status == 413);
     }
+}
+
+// A connection the worker will close anyway is not read further: nothing waits on the body.
+BOOST_AUTO_TEST_CASE(an_unread_body_is_not_drained_when_the_connection_is_not_kept) {
+    FcgiAdapter adapter("REMOTE_USER", kPipe);
+    Connection c;
+    c.send(wftest::fcgi_request(basic_params("POST", "200000"), std::string(200000, 'x')));
+    Request req;
+    std::string_view conflict;
+    BOOST_TEST_REQUIRE(adapter.begin(c.ours, {}, false, req, conflict));
+    Response res;
+    res.set_error(413, "too large");
+    const auto done = adapter.finish(req, res, false);
+    BOOST_TEST(done.sent);
+    BOOST_TEST(!done.reusable);
+    BOOST_TEST(c.reply().status == 413);
+    shutdown(c.ours, SHUT_RDWR); // lets the writer thread finish
 }
 
 BOOST_AUTO_TEST_CASE(a_body_too_large_to_drain_makes_the_connection_unusable) {
@@ -211,7 +228,7 @@ BOOST_AUTO_TEST_CASE(a_body_too_large_to_drain_makes_the_connection_unusable) {
     BOOST_TEST_REQUIRE(adapter.begin(c.ours, {}, false, req, conflict));
     Response res;
     res.set_error(413, "too large");
-    const auto done = adapter.finish(req, res);
+    const auto done = adapter.finish(req, res, true);
     BOOST_TEST(done.sent);
     BOOST_TEST(!done.reusable);
     shutdown(c.ours, SHUT_RDWR); // lets the writer thread finish
@@ -232,7 +249,7 @@ BOOST_DATA_TEST_CASE_F(FcgiInit, status_lines_lengths_and_bodies, bdata::make(kH
     res.cache_control = "private, no-cache";
     res.add_header("ETag", "\"abc\"");
     res.add_header("X-Split", "a\r\nInjected: yes");
-    BOOST_TEST(adapter.finish(req, res).sent);
+    BOOST_TEST(adapter.finish(req, res, true).sent);
     const wftest::FcgiReply reply = c.reply();
     BOOST_TEST(reply.status == hc.status);
     BOOST_TEST(reply.headers.at("content-type") == "text/plain; charset=utf-8");
@@ -256,7 +273,7 @@ BOOST_AUTO_TEST_CASE(allow_header_when_set) {
     Response res;
     res.set_error(405, "method POST is not allowed here; use GET, HEAD");
     res.allow = "GET, HEAD";
-    BOOST_TEST(adapter.finish(req, res).sent);
+    BOOST_TEST(adapter.finish(req, res, true).sent);
     BOOST_TEST(c.reply().headers.at("allow") == "GET, HEAD");
 }
 
@@ -280,7 +297,7 @@ BOOST_AUTO_TEST_CASE(a_file_range_is_streamed) {
     res.file_length = 200000;
     std::string reply_bytes;
     std::thread reader([&] { reply_bytes = wftest::read_reply(c.peer, 10s); });
-    BOOST_TEST(adapter.finish(req, res).sent);
+    BOOST_TEST(adapter.finish(req, res, true).sent);
     reader.join();
     const wftest::FcgiReply reply = wftest::fcgi_parse_reply(reply_bytes);
     BOOST_TEST(reply.headers.at("content-length") == "200000");
@@ -300,7 +317,7 @@ BOOST_AUTO_TEST_CASE(a_file_that_shrinks_cuts_the_answer_short) {
     Response res;
     res.file.reset(open(path.c_str(), O_RDONLY | O_CLOEXEC));
     res.file_length = 5000; // more than there is
-    const auto done = adapter.finish(req, res);
+    const auto done = adapter.finish(req, res, true);
     BOOST_TEST(!done.sent);
     BOOST_TEST(!done.reusable);
     BOOST_TEST(res.log_error == "the file could not be read to its end");
@@ -320,7 +337,7 @@ BOOST_DATA_TEST_CASE_F(FcgiInit, finish_reports_a_vanished_peer,
     c.peer = -1;
     Response res;
     res.body = std::string(body_size, 'x');
-    const auto done = adapter.finish(req, res);
+    const auto done = adapter.finish(req, res, true);
     BOOST_TEST(!done.sent);
     BOOST_TEST(!done.reusable);
 }
@@ -336,7 +353,7 @@ BOOST_AUTO_TEST_CASE(request_ids_other_than_one) {
     BOOST_TEST(body_of(req) == "hello");
     Response res;
     res.set_success();
-    BOOST_TEST(adapter.finish(req, res).sent);
+    BOOST_TEST(adapter.finish(req, res, true).sent);
     const std::string bytes = wftest::read_reply(c.peer, 5s);
     bool all_513 = !bytes.empty();
     for (std::size_t pos = 0; pos + 8 <= bytes.size();) {
@@ -362,7 +379,7 @@ BOOST_AUTO_TEST_CASE(many_requests_on_one_connection_and_nothing_leaks) {
         BOOST_TEST(body_of(req) == "hello");
         Response res;
         res.set_success();
-        BOOST_TEST(adapter.finish(req, res).reusable);
+        BOOST_TEST(adapter.finish(req, res, true).reusable);
         BOOST_TEST(c.reply().body == R"({"status":"success"})");
     }
     BOOST_TEST(wftest::open_fd_count() == fds_before);
@@ -385,7 +402,7 @@ BOOST_AUTO_TEST_CASE(a_request_larger_than_the_pipe_is_refused) {
     BOOST_TEST(body_of(req) == "hello");
     Response res;
     res.set_success();
-    BOOST_TEST(adapter.finish(req, res).sent);
+    BOOST_TEST(adapter.finish(req, res, true).sent);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,134 @@
+#include "http/multipart.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace wfhookd {
+
+namespace {
+
+constexpr std::size_t kMaxHeaders = 16 * 1024;
+constexpr std::size_t kRead = 64 * 1024;
+
+bool starts_with_nocase(std::string_view s, std::string_view prefix) {
+    if (s.size() < prefix.size()) return false;
+    for (std::size_t i = 0; i < prefix.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
+    return true;
+}
+
+} // namespace
+
+std::string multipart_boundary(std::string_view ct) {
+    if (!starts_with_nocase(ct, "multipart/form-data")) return {};
+    const auto at = ct.find("boundary=");
+    if (at == std::string_view::npos) return {};
+    std::string_view b = ct.substr(at + 9);
+    if (!b.empty() && b.front() == '"') {
+        b.remove_prefix(1);
+        b = b.substr(0, b.find('"'));
+    } else {
+        b = b.substr(0, b.find_first_of("; \t"));
+    }
+    if (b.empty() || b.size() > 70) return {}; // RFC 2046: 1-70 characters
+    return std::string(b);
+}
+
+MultipartReader::MultipartReader(BodySource& body, std::string boundary)
+    : body_(body), delimiter_("\r\n--" + boundary) {}
+
+long MultipartReader::fail(std::string_view why) {
+    error_ = why;
+    done_ = true;
+    return -1;
+}
+
+bool MultipartReader::fill() {
+    if (body_end_) return false;
+    const std::size_t old = buf_.size();
+    buf_.resize(old + kRead);
+    const long n = body_.read(buf_.data() + old, kRead);
+    buf_.resize(old + static_cast<std::size_t>(n > 0 ? n : 0));
+    if (n < 0) error_ = "the request body ended early";
+    if (n <= 0) body_end_ = true;
+    return n > 0;
+}
+
+// At a delimiter line (the first has no leading CRLF): past it and the part's headers.
+bool MultipartReader::start_part(bool& has_file) {
+    const std::string first(delimiter_.substr(2)); // "--boundary"
+    if (!started_) {
+        // The body starts with the delimiter (a preamble is allowed: skip to it).
+        buf_.insert(0, "\r\n");
+        started_ = true;
+    }
+    std::size_t at;
+    while ((at = buf_.find(delimiter_)) == std::string::npos) {
+        if (buf_.size() > delimiter_.size()) buf_.erase(0, buf_.size() - delimiter_.size());
+        if (!fill()) return false;
+    }
+    buf_.erase(0, at + delimiter_.size());
+    while (buf_.size() < 2 && fill()) {
+    }
+    if (buf_.starts_with("--")) return false; // the closing delimiter: no more parts
+    std::size_t end;
+    while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
+        if (buf_.size() > kMaxHeaders || !fill()) return false;
+    }
+    const std::string_view headers(buf_.data(), end);
+    has_file = false;
+    for (std::size_t pos = 0; pos < headers.size();) {
+        std::size_t eol = headers.find("\r\n", pos);
+        if (eol == std::string_view::npos) eol = headers.size();
+        const std::string_view line = headers.substr(pos, eol - pos);
+        if (starts_with_nocase(line, "content-disposition:") &&
+            line.find("filename=") != std::string_view::npos)
+            has_file = true;
+        pos = eol + 2;
+    }
+    buf_.erase(0, end + 4);
+    return true;
+}
+
+long MultipartReader::read(char* out, std::size_t size) {
+    if (done_) return error_.empty() ? 0 : -1;
+    if (!started_) {
+        // The first part naming a file; or the first part at all.
+        bool has_file = false;
+        std::string first_part;
+        while (true) {
+            if (!start_part(has_file))
+                return fail(error_.empty() ? "no file in the multipart body" : error_);
+            if (has_file) break;
+            // Not a file: look further, but come back to nothing (a form field is not the
+            // document).
+            std::size_t at;
+            while ((at = buf_.find(delimiter_)) == std::string::npos) {
+                if (buf_.size() > delimiter_.size()) buf_.erase(0, buf_.size() - delimiter_.size());
+                if (!fill()) return fail(error_.empty() ? "a multipart part is not closed" : error_);
+            }
+            buf_.erase(0, at);
+        }
+    }
+    // Content up to the next delimiter. Bytes that might begin it are held back.
+    for (;;) {
+        const std::size_t at = buf_.find(delimiter_);
+        if (at != std::string::npos) {
+            const std::size_t n = std::min(size, at);
+            std::memcpy(out, buf_.data(), n);
+            buf_.erase(0, n);
+            if (n == 0) done_ = true; // at the delimiter: the part is over
+            return static_cast<long>(n);
+        }
+        const std::size_t safe = buf_.size() > delimiter_.size() ? buf_.size() - delimiter_.size() : 0;
+        if (safe > 0) {
+            const std::size_t n = std::min(size, safe);
+            std::memcpy(out, buf_.data(), n);
+            buf_.erase(0, n);
+            return static_cast<long>(n);
+        }
+        if (!fill()) return fail(error_.empty() ? "the multipart body ends inside its file" : error_);
+    }
+}
+
+} // namespace wfhookd

@@ -1,0 +1,428 @@
+// The store's write side: new files and folders, new content, renames, moves, deletions.
+// Every change is made with one atomic step on the file system (O_EXCL create, mkdirat,
+// renameat2 RENAME_NOREPLACE, rename over), then made durable (the file and its folder
+// fsync'ed) and recorded in the index in one transaction, before it returns: a success means
+// nothing acknowledged can be lost, and a reader never sees half of anything.
+#include "store/store.hpp"
+
+#include "http/utf8.hpp"
+#include "util/base64.hpp"
+#include "util/clock.hpp"
+#include "util/log.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+namespace wfhookd {
+
+namespace {
+
+constexpr std::size_t kChunk = 64 * 1024;
+constexpr int kMaxNumbered = 1000;
+
+Outcome from_errno(int err) {
+    switch (err) {
+    case EEXIST:
+    case ENOTEMPTY:
+        return Outcome::exists;
+    case ENOSPC:
+    case EDQUOT:
+        return Outcome::no_space;
+    case EROFS:
+    case EACCES:
+    case EPERM:
+        return Outcome::read_only;
+    case ENOENT:
+    case ENOTDIR:
+    case ELOOP:
+        return Outcome::not_found;
+    default:
+        return Outcome::error;
+    }
+}
+
+// "NAME (n).ext" (the extension is what follows the last '.', unless the name starts with it),
+// shortened at a character boundary to stay within 255 bytes.
+std::string numbered_name(std::string_view name, int n) {
+    const auto dot = name.rfind('.');
+    std::string_view base = dot == std::string_view::npos || dot == 0 ? name : name.substr(0, dot);
+    const std::string_view ext = base.size() == name.size() ? std::string_view() : name.substr(dot);
+    const std::string suffix = fmt::format(" ({})", n);
+    while (base.size() + suffix.size() + ext.size() > 255 && !base.empty()) {
+        base.remove_suffix(1);
+        while (!base.empty() && (static_cast<unsigned char>(base.back()) & 0xC0) == 0x80)
+            base.remove_suffix(1); // a continuation byte: drop the whole character
+        if (!base.empty() && static_cast<unsigned char>(base.back()) >= 0xC0) base.remove_suffix(1);
+    }
+    return std::string(base) + suffix + std::string(ext);
+}
+
+// Removes a folder and everything in it, relative to its parent's descriptor, never
+// following a link.
+bool remove_tree(int parent, const std::string& name) {
+    const int fd = openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return unlinkat(parent, name.c_str(), 0) == 0 || errno == ENOENT;
+    DIR* d = fdopendir(fd);
+    if (d == nullptr) {
+        close(fd);
+        return false;
+    }
+    bool ok = true;
+    std::vector<std::pair<std::string, bool>> entries;
+    while (const dirent* e = readdir(d)) {
+        const std::string_view n(e->d_name);
+        if (n == "." || n == "..") continue;
+        entries.emplace_back(e->d_name, e->d_type == DT_DIR || e->d_type == DT_UNKNOWN);
+    }
+    for (const auto& [child, dir] : entries)
+        ok = (dir ? remove_tree(dirfd(d), child) : unlinkat(dirfd(d), child.c_str(), 0) == 0) && ok;
+    closedir(d);
+    return unlinkat(parent, name.c_str(), AT_REMOVEDIR) == 0 && ok;
+}
+
+bool sync_fd(int fd) {
+    return fsync(fd) == 0;
+}
+
+} // namespace
+
+std::string name_problem(std::string_view name) {
+    if (name.empty() || name.size() > 255) return "must be 1 to 255 bytes";
+    if (name == "." || name == "..") return "cannot be \".\" or \"..\"";
+    if (!is_valid_utf8(name)) return "must be valid UTF-8";
+    for (const char c : name) {
+        if (c == '/') return "cannot contain '/'";
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F)
+            return "cannot contain control characters";
+    }
+    if (name.front() == '.') return "cannot start with '.' (hidden names are wfhookd's own)";
+    return {};
+}
+
+bool Store::index_new(const Item& folder, const std::string& name, int folder_fd, bool is_folder,
+                      Item& out) {
+    out.row = IndexRow{new_id(), folder.row.id, join_path(folder.row.path, name), name, is_folder, 0};
+    if (fstatat(folder_fd, name.c_str(), &out.st, AT_SYMLINK_NOFOLLOW) != 0) return false;
+    out.row.ino = out.st.st_ino;
+    if (xattrs_ && !Tree::write_id(folder_fd, name, out.row.id) &&
+        (errno == ENOTSUP || errno == EOPNOTSUPP))
+        note_no_xattrs();
+    if (!index_.begin()) return false;
+    // A row left at that name by something that vanished behind our back goes first.
+    IndexRow stale;
+    bool ok = !index_.by_path(out.row.path, stale) || index_.remove(stale);
+    ok = ok && index_.insert(out.row) && index_.commit();
+    if (!ok) index_.rollback();
+    return ok;
+}
+
+Outcome Store::place(const Item& folder, std::string_view name, bool numbered, bool folder_kind,
+                     Item& out) {
+    if (config_.read_only) return Outcome::read_only;
+    if (!folder.folder()) return Outcome::not_a_folder;
+    const Fd dir = tree_.open_folder(folder.row.path);
+    if (!dir) return from_errno(errno);
+    std::string candidate(name);
+    for (int n = 1;; ++n) {
+        if (n > 1) candidate = numbered_name(name, n);
+        int err = 0;
+        if (folder_kind) {
+            if (mkdirat(dir.get(), candidate.c_str(), 0750) != 0) err = errno;
+        } else {
+            const Fd f(openat(dir.get(), candidate.c_str(),
+                              O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640));
+            if (!f) err = errno;
+            else if (!sync_fd(f.get())) err = errno;
+        }
+        if (err == 0) break;
+        if (err != EEXIST || !numbered || n >= kMaxNumbered) return from_errno(err);
+    }
+    if (!sync_fd(dir.get())) return from_errno(errno);
+    if (!index_new(folder, candidate, dir.get(), folder_kind, out)) {
+        log(Level::error, "store: indexing {} failed: {}", join_path(folder.row.path, candidate),
+            index_.last_error());
+        return Outcome::error;
+    }
+    return Outcome::ok;
+}
+
+Outcome Store::create_file(const Item& folder, std::string_view name, bool numbered, Item& out) {
+    return place(folder, name, numbered, false, out);
+}
+
+Outcome Store::create_folder(const Item& folder, std::string_view name, Item& out) {
+    return place(folder, name, false, true, out);
+}
+
+Fd Store::temp_dir() {
+    mkdirat(tree_.root_fd(), std::string(kTemp).c_str(), 0750); // EEXIST is the usual case
+    return tree_.open_folder(kTemp);
+}
+
+// Puts `name` (in the folder `from_dir`) into the trash: a folder of its own per entry,
+// `<ms>-<id>[-version]/`, with the item under its own name and `.wfhookd-origin` saying where
+// it came from (docs/operations.md: restoring is one mv). A version is a hard link to the old
+// content, which stays in place until the new content replaces it.
+Outcome Store::to_trash(const Item& item, int from_dir, const std::string& name, bool version) {
+    mkdirat(tree_.root_fd(), std::string(kTrash).c_str(), 0750);
+    const Fd trash = tree_.open_folder(kTrash);
+    if (!trash) return from_errno(errno);
+    const std::string entry = fmt::format("{}-{}{}", realtime_ns() / 1'000'000, item.row.id,
+                                          version ? "-version" : "");
+    if (mkdirat(trash.get(), entry.c_str(), 0750) != 0) return from_errno(errno);
+    const Fd e(openat(trash.get(), entry.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!e) return from_errno(errno);
+    {
+        const Fd origin(openat(e.get(), ".wfhookd-origin", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640));
+        const std::string text = item.row.path + "\n";
+        if (!origin || !write_all(origin.get(), text) || !sync_fd(origin.get()))
+            return from_errno(errno);
+    }
+    const int rc = version ? linkat(from_dir, name.c_str(), e.get(), name.c_str(), 0)
+                           : renameat2(from_dir, name.c_str(), e.get(), name.c_str(), RENAME_NOREPLACE);
+    if (rc != 0) return from_errno(errno);
+    if (!sync_fd(e.get()) || !sync_fd(trash.get()) || !sync_fd(from_dir)) return from_errno(errno);
+    return Outcome::ok;
+}
+
+Outcome Store::replace_content(const Item& file, ByteSource& body, std::uint64_t limit,
+                               std::uint64_t& written) {
+    written = 0;
+    if (config_.read_only) return Outcome::read_only;
+    if (file.folder()) return Outcome::not_a_folder;
+    const auto [parent_path, name_view] = split_path(file.row.path);
+    const std::string name(name_view);
+    const Fd dir = tree_.open_folder(parent_path);
+    if (!dir) return from_errno(errno);
+    const Fd tmp_dir = temp_dir();
+    if (!tmp_dir) return from_errno(errno);
+
+    // An unnamed file (O_TMPFILE) vanishes by itself if we die before it is linked; where the
+    // file system lacks it, a hidden name in the temporary folder, swept by the master.
+    std::string tmp_name = "up-" + random_token(12);
+    Fd out(openat(tmp_dir.get(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0640));
+    const bool anonymous = static_cast<bool>(out);
+    if (!anonymous)
+        out.reset(openat(tmp_dir.get(), tmp_name.c_str(),
+                         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640));
+    if (!out) return from_errno(errno);
+    const auto give_up = [&](Outcome o) {
+        if (!anonymous) unlinkat(tmp_dir.get(), tmp_name.c_str(), 0);
+        return o;
+    };
+
+    std::string buf(kChunk, '\0');
+    for (;;) {
+        const long n = body.read(buf.data(), buf.size());
+        if (n < 0) return give_up(Outcome::body_error);
+        if (n == 0) break;
+        written += static_cast<std::uint64_t>(n);
+        if (written > limit) return give_up(Outcome::too_large);
+        if (!write_all(out.get(), std::string_view(buf.data(), static_cast<std::size_t>(n))))
+            return give_up(from_errno(errno));
+    }
+    if (!sync_fd(out.get())) return give_up(from_errno(errno));
+    // The id travels with the content (user.wfhookd.id), so it survives the rename below.
+    if (xattrs_) fsetxattr(out.get(), "user.wfhookd.id", file.row.id.data(), file.row.id.size(), 0);
+    if (anonymous) {
+        const std::string proc = "/proc/self/fd/" + std::to_string(out.get());
+        if (linkat(AT_FDCWD, proc.c_str(), tmp_dir.get(), tmp_name.c_str(), AT_SYMLINK_FOLLOW) != 0)
+            return from_errno(errno);
+    }
+    // The content replaced is kept in the trash, like a deletion (an empty file from
+    // uploadInit is not worth a version).
+    struct stat old {};
+    if (config_.trash_days > 0 && fstatat(dir.get(), name.c_str(), &old, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISREG(old.st_mode) && old.st_size > 0) {
+        if (const Outcome o = to_trash(file, dir.get(), name, true); o != Outcome::ok)
+            return give_up(o);
+    }
+    // One step: readers see the old content or the new, never a mix or nothing.
+    if (renameat(tmp_dir.get(), tmp_name.c_str(), dir.get(), name.c_str()) != 0)
+        return give_up(from_errno(errno));
+    if (!sync_fd(dir.get())) return from_errno(errno);
+    struct stat now {};
+    if (fstatat(dir.get(), name.c_str(), &now, AT_SYMLINK_NOFOLLOW) == 0)
+        index_.set_ino(file.row.id, now.st_ino);
+    return Outcome::ok;
+}
+
+Outcome Store::rename(const Item& item, std::string_view name) {
+    if (config_.read_only) return Outcome::read_only;
+    const auto [parent_path, old_name] = split_path(item.row.path);
+    const Fd dir = tree_.open_folder(parent_path);
+    if (!dir) return from_errno(errno);
+    const std::string to(name), from(old_name);
+    if (to == from) return Outcome::ok;
+    if (renameat2(dir.get(), from.c_str(), dir.get(), to.c_str(), RENAME_NOREPLACE) != 0) {
+        if (errno != EINVAL || item.folder()) return from_errno(errno);
+        // File systems without RENAME_NOREPLACE: link(2) never replaces either.
+        if (linkat(dir.get(), from.c_str(), dir.get(), to.c_str(), 0) != 0) return from_errno(errno);
+        unlinkat(dir.get(), from.c_str(), 0);
+    }
+    if (!sync_fd(dir.get())) return from_errno(errno);
+    const std::string path = join_path(parent_path, to);
+    bool ok = index_.begin();
+    IndexRow stale;
+    ok = ok && (!index_.by_path(path, stale) || index_.remove(stale));
+    ok = ok && index_.move(item.row.id, item.row.parent, to, path) && index_.commit();
+    if (!ok) {
+        index_.rollback();
+        return Outcome::error;
+    }
+    return Outcome::ok;
+}
+
+Outcome Store::move(const Item& item, const Item& folder, bool numbered, Item& out) {
+    if (config_.read_only) return Outcome::read_only;
+    if (!folder.folder()) return Outcome::not_a_folder;
+    const auto [parent_path, name_view] = split_path(item.row.path);
+    const std::string name(name_view);
+    const Fd from = tree_.open_folder(parent_path);
+    const Fd to = tree_.open_folder(folder.row.path);
+    if (!from || !to) return from_errno(errno);
+    std::string candidate = name;
+    for (int n = 1;; ++n) {
+        if (n > 1) candidate = numbered_name(name, n);
+        if (renameat2(from.get(), name.c_str(), to.get(), candidate.c_str(), RENAME_NOREPLACE) == 0)
+            break;
+        if (errno != EEXIST || !numbered || n >= kMaxNumbered) return from_errno(errno);
+    }
+    if (!sync_fd(to.get()) || !sync_fd(from.get())) return from_errno(errno);
+    const std::string path = join_path(folder.row.path, candidate);
+    bool ok = index_.begin();
+    IndexRow stale;
+    ok = ok && (!index_.by_path(path, stale) || index_.remove(stale));
+    ok = ok && index_.move(item.row.id, folder.row.id, candidate, path) && index_.commit();
+    if (!ok) {
+        index_.rollback();
+        return Outcome::error;
+    }
+    return find(item.row.id, out);
+}
+
+Outcome Store::remove(const Item& item) {
+    if (config_.read_only) return Outcome::read_only;
+    const auto [parent_path, name_view] = split_path(item.row.path);
+    const std::string name(name_view);
+    const Fd dir = tree_.open_folder(parent_path);
+    if (!dir) return from_errno(errno);
+    if (config_.trash_days > 0) {
+        if (const Outcome o = to_trash(item, dir.get(), name, false); o != Outcome::ok) return o;
+    } else {
+        const bool gone = item.folder() ? remove_tree(dir.get(), name)
+                                        : unlinkat(dir.get(), name.c_str(), 0) == 0;
+        if (!gone || !sync_fd(dir.get())) return from_errno(errno);
+    }
+    if (!index_.begin()) return Outcome::error;
+    if (!index_.remove(item.row) || !index_.commit()) {
+        index_.rollback();
+        return Outcome::error;
+    }
+    return Outcome::ok;
+}
+
+Outcome Store::folder_at(std::string_view path, Item& out) {
+    Item folder;
+    if (find(kRootId, folder) != Outcome::ok) return Outcome::error;
+    std::size_t start = 0;
+    while (start < path.size()) {
+        std::size_t end = path.find('/', start);
+        if (end == std::string_view::npos) end = path.size();
+        const std::string_view part = path.substr(start, end - start);
+        start = end + 1;
+        if (part.empty()) continue;
+        Listing listing;
+        if (list(folder, listing) != Outcome::ok) return Outcome::error;
+        const auto it = std::find_if(listing.items.begin(), listing.items.end(),
+                                     [&](const IndexRow& r) { return r.name == part; });
+        Item next;
+        if (it != listing.items.end()) {
+            if (!it->folder) return Outcome::not_a_folder;
+            if (find(it->id, next) != Outcome::ok) return Outcome::error;
+        } else if (const Outcome o = create_folder(folder, part, next); o != Outcome::ok) {
+            if (o != Outcome::exists) return o;
+            continue; // made by someone else meanwhile: look again
+        }
+        folder = std::move(next);
+    }
+    out = std::move(folder);
+    return Outcome::ok;
+}
+
+bool Store::set_document(std::string_view document_id, std::string_view version_id,
+                         std::string_view item_id) {
+    Statement s(index_.db(), "INSERT OR REPLACE INTO documents (document_id, document_version_id, "
+                             "item) VALUES (?1, ?2, ?3)");
+    s.bind(1, document_id).bind(2, version_id).bind(3, item_id);
+    s.step();
+    return s.ok();
+}
+
+Outcome Store::find_document(std::string_view document_id, Item& out) {
+    Statement s(index_.db(), "SELECT item FROM documents WHERE document_id = ?1");
+    s.bind(1, document_id);
+    if (!s.step()) return s.ok() ? Outcome::not_found : Outcome::error;
+    return find(s.text(0), out);
+}
+
+void Store::purge(const StoreConfig& config, std::int64_t stale_seconds) {
+    const Fd root(::open(config.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!root) return;
+    const std::int64_t now = realtime_ns() / 1'000'000'000;
+    if (const int tmp = openat(root.get(), std::string(kTemp).c_str(),
+                               O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        tmp >= 0) {
+        if (DIR* d = fdopendir(tmp)) {
+            std::vector<std::string> stale;
+            while (const dirent* e = readdir(d)) {
+                struct stat st {};
+                if (e->d_name[0] == '.' ||
+                    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+                    continue;
+                if (stale_seconds == 0 || now - st.st_mtim.tv_sec > stale_seconds)
+                    stale.emplace_back(e->d_name);
+            }
+            for (const std::string& n : stale) {
+                if (unlinkat(dirfd(d), n.c_str(), 0) == 0)
+                    log(Level::notice, "store: removed {}/{}/{}, left by an upload that never finished",
+                        config.root, kTemp, n);
+            }
+            closedir(d);
+        } else {
+            close(tmp);
+        }
+    }
+    if (config.trash_days == 0) return;
+    const int trash = openat(root.get(), std::string(kTrash).c_str(),
+                             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (trash < 0) return;
+    DIR* d = fdopendir(trash);
+    if (d == nullptr) {
+        close(trash);
+        return;
+    }
+    std::vector<std::string> old;
+    while (const dirent* e = readdir(d)) {
+        // Entries are named <ms since the epoch>-<id>[-version].
+        long long ms = 0;
+        if (e->d_name[0] == '.' || std::sscanf(e->d_name, "%lld-", &ms) != 1) continue;
+        if (now - ms / 1000 > std::int64_t(config.trash_days) * 86400) old.emplace_back(e->d_name);
+    }
+    for (const std::string& n : old) {
+        if (remove_tree(dirfd(d), n))
+            log(Level::notice, "store: purged {} from the trash (older than {} days)", n,
+                config.trash_days);
+    }
+    closedir(d);
+}
+
+} // namespace wfhookd
