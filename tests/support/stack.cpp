@@ -119,18 +119,30 @@ bool Wfhookd::wait_log(const std::string& needle, int count,
     return wait_until([&] { return log_count(needle) >= count; }, timeout, 20ms);
 }
 
-Nginx::Nginx(const TempDir& dir, const std::vector<std::string>& upstreams) {
+Nginx::Nginx(const TempDir& dir, const std::vector<std::string>& upstreams,
+             const NginxOptions& options) {
     prefix_ = dir.file("nginx");
     const std::string conf_dir = prefix_ + "/conf";
     std::string servers;
     for (const std::string& u : upstreams)
         servers += (servers.empty() ? "" : ";\n        server ") + u;
+    // An idle kept connection is closed by nginx, before wfhookd's keep_conn_idle (5 s) runs
+    // out, rather than by wfhookd under a request nginx is sending.
+    if (options.keep_conn) servers += ";\n        keepalive 32;\n        keepalive_timeout 4s";
     const std::string templ = read_file(source_dir() + "/nginx/dev.conf.in");
     if (templ.empty()) throw std::runtime_error("cannot read nginx/dev.conf.in");
     for (const char* snippet :
-         {"wfhookd-fastcgi.conf", "wfhookd-locations.conf", "wfhookd-errors.conf"})
-        dir.write(std::string("nginx/conf/snippets/") + snippet,
-                  read_file(source_dir() + "/nginx/" + snippet));
+         {"wfhookd-fastcgi.conf", "wfhookd-locations.conf", "wfhookd-errors.conf"}) {
+        std::string text = read_file(source_dir() + "/nginx/" + snippet);
+        if (options.keep_conn && std::string(snippet) == "wfhookd-fastcgi.conf") {
+            const std::string off = "fastcgi_keep_conn off;";
+            const std::size_t p = text.find(off);
+            if (p == std::string::npos)
+                throw std::runtime_error("nginx/wfhookd-fastcgi.conf no longer has " + off);
+            text.replace(p, off.size(), "fastcgi_keep_conn on;");
+        }
+        dir.write(std::string("nginx/conf/snippets/") + snippet, text);
+    }
     for (const char* t : {"client_body", "fastcgi", "proxy", "uwsgi", "scgi"})
         dir.write(std::string("nginx/tmp/") + t + "/.keep", "");
     // Several attempts: a port found free may be taken before nginx binds it.

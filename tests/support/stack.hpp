@@ -57,13 +57,21 @@ private:
     Process proc_;
 };
 
+struct NginxOptions {
+    // FastCGI connections kept open (fastcgi_keep_conn on, an upstream keepalive pool)
+    // instead of the shipped snippets' one connection per request.
+    bool keep_conn = false;
+};
+
 // A private nginx in front of one or more upstream servers ("unix:/path", "127.0.0.2:9000").
 class Nginx {
 public:
-    Nginx(const TempDir& dir, const std::vector<std::string>& upstreams);
+    Nginx(const TempDir& dir, const std::vector<std::string>& upstreams,
+          const NginxOptions& options = {});
     ~Nginx();
     unsigned short http_port() const { return http_port_; }
     unsigned short https_port() const { return https_port_; }
+    std::string error_log() const { return read_file(prefix_ + "/error.log"); }
     void stop();
 
 private:
