@@ -28,9 +28,17 @@ struct Connection {
     std::int64_t deadline = 0;  // monotonic ns: the request must be whole by then, or the
                                 // idle kept connection closes
     std::int64_t last_used = 0; // for evicting the least recently used kept connection
+    // A kept connection whose last request was answered without its body being read: the
+    // web server may still send STDIN records of that request (Apache does), which are
+    // skipped up to the next BEGIN_REQUEST.
+    std::uint16_t leftover_id = 0;
+    std::size_t discard_left = 0; // bytes of a skipped record still to come
 
     // Forgets the request that was served, for the next one on the same connection.
     void next_request();
+    bool skipping() const { return leftover_id != 0 || discard_left != 0; }
+    // Kept, and no part of another request taken or skipped yet: it may be handed over.
+    bool idle() const { return kept && !slow && taken.empty() && !skipping(); }
 };
 
 enum class Progress {

@@ -62,6 +62,7 @@ bool FcgiAdapter::begin(int fd, std::string_view taken, bool whole, Request& out
     fd_lost_ = false;
     stdin_eof_ = false;
     read_error_ = false;
+    socket_untouched_ = !taken.empty() && !whole;
     socket_ = fd;
     if (taken.empty()) {
         req_.ipcFd = fd;
@@ -93,6 +94,7 @@ bool FcgiAdapter::begin(int fd, std::string_view taken, bool whole, Request& out
 long FcgiAdapter::read(char* buf, std::size_t size) {
     if (stdin_eof_) return 0;
     if (read_error_) return -1;
+    socket_untouched_ = false;
     const int n = FCGX_GetStr(buf, static_cast<int>(std::min<std::size_t>(size, INT_MAX)), req_.in);
     if (n > 0) {
         if (progress_ != nullptr) progress_->store(monotonic_ns(), std::memory_order_relaxed);
@@ -130,6 +132,8 @@ FcgiAdapter::Finished FcgiAdapter::finish(const Request& req, Response& res, boo
     if (req_.ipcFd != socket_) {
         drain_stdin(SIZE_MAX, INT64_MAX);
         req_.ipcFd = socket_;
+    } else if (keep && !stdin_eof_ && socket_untouched_) {
+        done.leftover = true;
     } else if (keep && !stdin_eof_) {
         // Before END_REQUEST, never after: the next request may follow it at once. A body the
         // peer sends slowly or without end is not waited for long: the connection is closed.
@@ -187,7 +191,7 @@ FcgiAdapter::Finished FcgiAdapter::finish(const Request& req, Response& res, boo
     }
     sent = sent && FCGX_FClose(req_.err) == 0 && FCGX_FClose(req_.out) == 0;
     done.sent = sent;
-    done.reusable = sent && stdin_eof_;
+    done.reusable = sent && (stdin_eof_ || done.leftover);
 
     // libfcgi frees its streams and parameters; ipcFd -1 keeps it from touching the socket.
     req_.ipcFd = -1;

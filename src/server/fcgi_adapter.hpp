@@ -58,13 +58,17 @@ public:
 
     struct Finished {
         bool sent = false;     // the whole response reached the socket
-        bool reusable = false; // the request was read to its end: the connection may carry
-                               // another one
+        bool reusable = false; // the connection may carry another request
+        // Reusable, but the body was not read at all: what the web server still sends of it
+        // (STDIN records of this request) comes before the next BEGIN_REQUEST and is skipped
+        // there (Connection::leftover_id).
+        bool leftover = false;
     };
     // Writes the response (CGI headers, then the body or the file; no body for HEAD) and the
-    // end of the request. With `keep` (the connection is to carry another request), what is
-    // left of the request body is read and dropped first, up to a bound: after END_REQUEST a
-    // web server may send the next request at once, and libfcgi's reads would take it.
+    // end of the request. With `keep` (the connection is to carry another request): a body
+    // libfcgi began to read is read to its end first, up to a bound (after END_REQUEST a web
+    // server may send the next request at once, and libfcgi's buffered reads would take part
+    // of it); a body nobody read is left on the socket, where it ends at a record boundary.
     Finished finish(const Request& req, Response& res, bool keep);
 
 private:
@@ -82,6 +86,9 @@ private:
     bool fd_lost_ = false;
     bool stdin_eof_ = false;
     bool read_error_ = false;
+    // libfcgi has read nothing from the socket past the parameters (they came through the
+    // pipe, and the body was never asked for).
+    bool socket_untouched_ = false;
     std::string head_;  // reused header buffer
     std::string chunk_; // reused buffer for streamed files
 };

@@ -64,6 +64,8 @@ public:
     std::size_t readable() const;
 
     std::size_t consumed() const { return consumed_; }
+    // Where the STDIN stream starts (the end of the parameters), once they have all arrived.
+    std::size_t params_end() const { return params_end_; }
     bool keep_conn() const { return keep_conn_; }
     std::uint16_t request_id() const { return request_id_; }
     // CONTENT_LENGTH when it was sent as a plain decimal number, else -1.

@@ -277,8 +277,9 @@ void Worker::serve(Connection& c, bool taken) {
         set_timeout(c.fd, SO_SNDTIMEO, server_.io_timeout);
         c.write_timeout = true;
     }
-    const bool keep_wanted = c.scanner.keep_conn() && server_.keep_conn_max > 0 && !stopping_ &&
-                             !g_stop;
+    // Kept even when stopping: an idle kept connection is handed over, not closed under a web
+    // server that may be sending on it (stop_connections).
+    const bool keep_wanted = c.scanner.keep_conn() && server_.keep_conn_max > 0;
     const FcgiAdapter::Finished done = fcgi_.finish(req_, res_, keep_wanted);
     if (!c.scanner.complete()) c.read_timeout = false; // the drain set its own
     args_.scoreboard->count_status(res_.status);
@@ -295,7 +296,10 @@ void Worker::serve(Connection& c, bool taken) {
         log(Level::info, "worker recycling after {} requests (max_requests)", served_);
         stopping_ = true;
     }
-    if (keep_wanted && done.reusable) return keep(c);
+    if (keep_wanted && done.reusable) {
+        if (done.leftover) c.leftover_id = c.scanner.request_id();
+        return keep(c); // may move connections around: `c` is not to be used after it
+    }
     drop(c, done.sent && !done.reusable);
 }
 
@@ -323,7 +327,7 @@ void Worker::keep(Connection& c) {
 }
 
 bool Worker::hand_off(Connection& c) {
-    if (args_.handoff_send < 0 || !c.kept || c.slow || !c.taken.empty()) return false;
+    if (args_.handoff_send < 0 || !c.idle()) return false;
     char byte = 'k';
     iovec iov{&byte, 1};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
@@ -337,7 +341,15 @@ bool Worker::hand_off(Connection& c) {
     cm->cmsg_type = SCM_RIGHTS;
     cm->cmsg_len = CMSG_LEN(sizeof(int));
     std::memcpy(CMSG_DATA(cm), &c.fd, sizeof(int));
-    if (sendmsg(args_.handoff_send, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) != 1) return false;
+    // The queue holds max_dgram_qlen connections (10 by default); when a whole generation
+    // hands over at once it fills, and the receivers empty it within moments.
+    const std::int64_t until = monotonic_ns() + 1'000'000'000;
+    while (sendmsg(args_.handoff_send, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) != 1) {
+        const std::int64_t now = monotonic_ns();
+        if (errno != EAGAIN || now >= until) return false;
+        pollfd p{args_.handoff_send, POLLOUT, 0};
+        poll(&p, 1, static_cast<int>((until - now) / 1'000'000) + 1);
+    }
     drop(c); // our copy; the connection lives on in the receiver
     return true;
 }
@@ -406,8 +418,10 @@ void Worker::stop_connections() {
     if (args_.handoff_recv >= 0) epoll_ctl(ep_, EPOLL_CTL_DEL, args_.handoff_recv, nullptr);
     epoll_event events[16];
     for (bool first = true;; first = false) {
-        const bool pending =
-            std::any_of(conns_.begin(), conns_.end(), [](const Connection& c) { return !c.kept; });
+        // Kept connections with a request on its way, or still skipping the rest of a body,
+        // count too: once idle, they can be handed over.
+        const bool pending = std::any_of(conns_.begin(), conns_.end(),
+                                         [](const Connection& c) { return !c.idle(); });
         if (!pending && !first) break;
         const int n = epoll_wait(ep_, events, 16, pending ? wait_ms(monotonic_ns()) : 0);
         for (int i = 0; i < n; ++i)
@@ -418,7 +432,7 @@ void Worker::stop_connections() {
     // Idle kept connections go to the workers that stay (a reload: the new generation).
     while (!conns_.empty()) {
         Connection& c = conns_.back();
-        if (!(c.kept && !c.slow && c.taken.empty() && hand_off(c))) drop(c);
+        if (!hand_off(c)) drop(c);
     }
 }
 

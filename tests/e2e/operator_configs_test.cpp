@@ -56,7 +56,10 @@ BOOST_DATA_TEST_CASE(natural_nginx_configurations_work, bdata::make(kConfigs), c
     WfhookdOptions o;
     o.actions = "[action:ping]\ntype = noop\n";
     Wfhookd w(dir, o);
-    Nginx nginx(dir, {"unix:" + w.socket_path()}, c.locations, c.upstream_extra);
+    NginxOptions no;
+    no.locations = c.locations;
+    no.upstream_extra = c.upstream_extra;
+    Nginx nginx(dir, {"unix:" + w.socket_path()}, no);
     w.start();
     const auto get = [&](const std::string& target, const Headers& h = {}) {
         return http_request("127.0.0.1", nginx.http_port(), "GET", target, h);
@@ -82,7 +85,9 @@ BOOST_AUTO_TEST_CASE(a_header_sent_twice_with_different_values_is_refused) {
     WfhookdOptions o;
     o.actions = "[action:ping]\ntype = noop\n";
     Wfhookd w(dir, o);
-    Nginx nginx(dir, {"unix:" + w.socket_path()}, kConfigs[0].locations);
+    NginxOptions no;
+    no.locations = kConfigs[0].locations;
+    Nginx nginx(dir, {"unix:" + w.socket_path()}, no);
     w.start();
     const HttpResponse r = http_request("127.0.0.1", nginx.http_port(), "GET",
                                         "/wf/customAction?name=ping&documentId=1",

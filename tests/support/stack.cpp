@@ -143,19 +143,29 @@ bool Wfhookd::wait_log(const std::string& needle, int count,
 }
 
 Nginx::Nginx(const TempDir& dir, const std::vector<std::string>& upstreams,
-             const std::string& locations, const std::string& upstream_extra,
-             const std::string& store_root) {
+             const NginxOptions& options) {
     prefix_ = dir.file("nginx");
     const std::string conf_dir = prefix_ + "/conf";
     std::string servers;
     for (const std::string& u : upstreams)
         servers += (servers.empty() ? "" : ";\n        server ") + u;
+    // An idle kept connection is closed by nginx, before wfhookd's keep_conn_idle (5 s) runs
+    // out, rather than by wfhookd under a request nginx is sending.
+    if (options.keep_conn) servers += ";\n        keepalive 32;\n        keepalive_timeout 4s";
     const std::string templ = read_file(source_dir() + "/nginx/dev.conf.in");
     if (templ.empty()) throw std::runtime_error("cannot read nginx/dev.conf.in");
     for (const char* snippet :
-         {"wfhookd-fastcgi.conf", "wfhookd-locations.conf", "wfhookd-errors.conf"})
-        dir.write(std::string("nginx/conf/snippets/") + snippet,
-                  read_file(source_dir() + "/nginx/" + snippet));
+         {"wfhookd-fastcgi.conf", "wfhookd-locations.conf", "wfhookd-errors.conf"}) {
+        std::string text = read_file(source_dir() + "/nginx/" + snippet);
+        if (options.keep_conn && std::string(snippet) == "wfhookd-fastcgi.conf") {
+            const std::string off = "fastcgi_keep_conn off;";
+            const std::size_t p = text.find(off);
+            if (p == std::string::npos)
+                throw std::runtime_error("nginx/wfhookd-fastcgi.conf no longer has " + off);
+            text.replace(p, off.size(), "fastcgi_keep_conn on;");
+        }
+        dir.write(std::string("nginx/conf/snippets/") + snippet, text);
+    }
     for (const char* t : {"client_body", "fastcgi", "proxy", "uwsgi", "scgi"})
         dir.write(std::string("nginx/tmp/") + t + "/.keep", "");
     // Several attempts: a port found free may be taken before nginx binds it.
@@ -168,14 +178,16 @@ Nginx::Nginx(const TempDir& dir, const std::vector<std::string>& upstreams,
         conf = replace_all(conf, "@ACCESS_LOG@", prefix_ + "/access.log");
         conf = replace_all(
             conf, "@UPSTREAM@",
-            servers + (upstream_extra.empty()
+            servers + (options.upstream_extra.empty()
                            ? ""
-                           : ";\n        " + upstream_extra.substr(
-                                                 0, upstream_extra.find_last_not_of(";\n") + 1)));
-        if (!locations.empty())
-            conf = replace_all(conf, "include snippets/wfhookd-locations.conf;", locations);
-        conf =
-            replace_all(conf, "@STORE_ROOT@", store_root.empty() ? dir.file("store") : store_root);
+                           : ";\n        " + options.upstream_extra.substr(
+                                                 0, options.upstream_extra.find_last_not_of(";\n") +
+                                                        1)));
+        if (!options.locations.empty())
+            conf =
+                replace_all(conf, "include snippets/wfhookd-locations.conf;", options.locations);
+        conf = replace_all(conf, "@STORE_ROOT@",
+                           options.store_root.empty() ? dir.file("store") : options.store_root);
         conf = replace_all(conf, "@HTTP_PORT@", std::to_string(http_port_));
         conf = replace_all(conf, "@HTTPS_PORT@", std::to_string(https_port_));
         conf = replace_all(conf, "@CERT@", cert_dir().file("cert.pem"));

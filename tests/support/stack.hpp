@@ -64,18 +64,28 @@ private:
     Process proc_;
 };
 
+struct NginxOptions {
+    // FastCGI connections kept open (fastcgi_keep_conn on, an upstream keepalive pool)
+    // instead of the shipped snippets' one connection per request.
+    bool keep_conn = false;
+    // What the server block holds instead of the shipped
+    // `include snippets/wfhookd-locations.conf;` (an operator's own configuration).
+    std::string locations;
+    // Lines added to the upstream block (`keepalive 32;`).
+    std::string upstream_extra;
+    // The store the internal /wfhookd-store/ location serves (default: the stack's store).
+    std::string store_root;
+};
+
 // A private nginx in front of one or more upstream servers ("unix:/path", "127.0.0.2:9000").
 class Nginx {
 public:
-    // `locations`: what the server block holds instead of the shipped
-    // `include snippets/wfhookd-locations.conf;` (an operator's own configuration), and
-    // `upstream_extra` lines added to the upstream block (`keepalive 32;`).
     Nginx(const TempDir& dir, const std::vector<std::string>& upstreams,
-          const std::string& locations = {}, const std::string& upstream_extra = {},
-          const std::string& store_root = {});
+          const NginxOptions& options = {});
     ~Nginx();
     unsigned short http_port() const { return http_port_; }
     unsigned short https_port() const { return https_port_; }
+    std::string error_log() const { return read_file(prefix_ + "/error.log"); }
     void stop();
 
 private:
