@@ -3,7 +3,8 @@
 // libvips treats every file as untrusted (vips_block_untrusted_set: loaders not fuzzed for
 // hostile input are refused), shrinks on load where the format allows (a 24-megapixel JPEG is
 // never decoded at full size), refuses images over kMaxPixels before decoding them
-// (decompression bombs), and stops at a deadline. It starts its threads in the worker, at the
+// (decompression bombs; for loaders that decode a whole image at once, over 128 MiB of
+// pixels too), and stops at a deadline. It starts its threads in the worker, at the
 // first thumbnail, never in the master.
 #pragma once
 
