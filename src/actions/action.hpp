@@ -77,6 +77,7 @@ struct ActionConfig {
     unsigned max_concurrent = 0;                               // 0 = unlimited
     std::size_t index = 0;                                     // position in Config::actions
     std::vector<std::pair<std::string, std::string>> settings; // every spec key, defaults filled
+    std::vector<std::string> defaulted; // the keys of `settings` the operator did not set
 
     // The value of a setting declared in the type's SettingSpec table (defaults applied).
     const std::string& setting(std::string_view key) const;

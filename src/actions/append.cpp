@@ -9,9 +9,11 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <csignal>
 #include <fmt/format.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 namespace wfhookd {
@@ -106,17 +108,44 @@ bool still_named(int fd, const std::string& file) {
 }
 
 // flock(2) has no timeout: try, and back off from 1 ms up to 50 ms, until `seconds` pass.
+void on_lock_alarm(int) {}
+
+// A blocking flock (the kernel queues waiters, so none starves as polling ones can under
+// contention) that gives up after `seconds`: an interval timer interrupts it. Workers are
+// single-threaded and use SIGALRM for nothing else.
 bool lock_within(int fd, unsigned seconds) {
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) return true;
+    if (errno != EWOULDBLOCK) return false;
+    struct sigaction sa {}, old {};
+    sa.sa_handler = on_lock_alarm;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; // no SA_RESTART: the alarm must end the wait
+    sigaction(SIGALRM, &sa, &old);
     const std::int64_t until = monotonic_ns() + std::int64_t(seconds) * 1'000'000'000;
-    for (useconds_t pause = 1000;; pause = std::min<useconds_t>(pause * 2, 50'000)) {
-        if (flock(fd, LOCK_EX | LOCK_NB) == 0) return true;
-        if (errno != EWOULDBLOCK && errno != EINTR) return false;
-        if (monotonic_ns() >= until) {
-            errno = EWOULDBLOCK;
-            return false;
+    bool locked = false;
+    int err = EWOULDBLOCK;
+    for (;;) {
+        const std::int64_t left = until - monotonic_ns();
+        if (left <= 0) break;
+        const std::int64_t us = (left + 999) / 1000;
+        itimerval t{};
+        t.it_value.tv_sec = static_cast<time_t>(us / 1'000'000);
+        t.it_value.tv_usec = static_cast<suseconds_t>(us % 1'000'000);
+        if (setitimer(ITIMER_REAL, &t, nullptr) != 0) break;
+        if (flock(fd, LOCK_EX) == 0) {
+            locked = true;
+            break;
         }
-        usleep(pause);
+        if (errno != EINTR) {
+            err = errno;
+            break;
+        }
     }
+    const itimerval off{};
+    setitimer(ITIMER_REAL, &off, nullptr);
+    sigaction(SIGALRM, &old, nullptr);
+    if (!locked) errno = err;
+    return locked;
 }
 
 ActionResult append_locked(int fd, const std::string& file, std::string& line) {

@@ -102,6 +102,7 @@ void Loader::action(const std::string& section, const pt::ptree& node) {
                 continue;
             }
             a.settings.emplace_back(spec.key, spec.default_value);
+            a.defaulted.emplace_back(spec.key);
             continue;
         }
         if (check_setting(section, spec, it->second)) a.settings.emplace_back(*it);

@@ -231,7 +231,7 @@ void Loader::cross_checks() {
                               size_text(s.max_params_size), size_text(s.max_query_size)));
     const unsigned deadline = s.request_timeout;
     if (deadline == 0) return;
-    for (const ActionConfig& a : c_.actions) {
+    for (ActionConfig& a : c_.actions) {
         for (const SettingSpec& spec : a.type->settings) {
             if (spec.kind != SettingKind::seconds ||
                 (spec.key != "timeout" && spec.key != "lock_timeout"))
@@ -241,6 +241,14 @@ void Loader::cross_checks() {
             if (std::none_of(a.settings.begin(), a.settings.end(),
                              [&](const auto& kv) { return kv.first == spec.key; }))
                 continue;
+            // The append lock's default wait shrinks to fit a short request_timeout: it is a
+            // detail no operator should have to tune. What the operator wrote is checked.
+            if (spec.key == "lock_timeout" && a.seconds(spec.key) >= deadline &&
+                std::find(a.defaulted.begin(), a.defaulted.end(), spec.key) != a.defaulted.end()) {
+                for (auto& kv : a.settings)
+                    if (kv.first == spec.key) kv.second = std::to_string(deadline - 1);
+                continue;
+            }
             if (a.seconds(spec.key) >= deadline)
                 key_error("action:" + a.name, spec.key,
                           fmt::format("{} must be less than [server] request_timeout ({}), or "

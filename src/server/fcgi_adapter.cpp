@@ -63,6 +63,7 @@ bool FcgiAdapter::begin(int fd, std::string_view taken, bool whole, Request& out
     stdin_eof_ = false;
     read_error_ = false;
     socket_untouched_ = !taken.empty() && !whole;
+    whole_ = whole;
     socket_ = fd;
     if (taken.empty()) {
         req_.ipcFd = fd;
@@ -132,6 +133,9 @@ FcgiAdapter::Finished FcgiAdapter::finish(const Request& req, Response& res, boo
     if (req_.ipcFd != socket_) {
         drain_stdin(SIZE_MAX, INT64_MAX);
         req_.ipcFd = socket_;
+    } else if (whole_ && !stdin_eof_) {
+        // All of it is on the socket already: reading the rest never waits.
+        drain_stdin(SIZE_MAX, INT64_MAX);
     } else if (keep && !stdin_eof_ && socket_untouched_) {
         done.leftover = true;
     } else if (keep && !stdin_eof_) {

@@ -89,6 +89,7 @@ private:
     // libfcgi has read nothing from the socket past the parameters (they came through the
     // pipe, and the body was never asked for).
     bool socket_untouched_ = false;
+    bool whole_ = false; // the request had arrived whole when it began
     std::string head_;  // reused header buffer
     std::string chunk_; // reused buffer for streamed files
 };

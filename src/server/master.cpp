@@ -374,6 +374,9 @@ void Master::begin_shutdown(std::int64_t now) {
     // New connections are refused from now on (nginx can try another upstream); requests
     // already accepted finish.
     close_listener(listener_);
+    // Nobody will take kept connections over: workers that try are refused at once (EPIPE)
+    // and close them.
+    if (handoff_[1] >= 0) shutdown(handoff_[1], SHUT_RD);
     const auto busy = std::count_if(workers_.begin(), workers_.end(), [&](const Worker& w) {
         return sb_->slot(w.slot).state.load() == WorkerState::busy;
     });

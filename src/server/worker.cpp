@@ -411,28 +411,27 @@ int Worker::wait_ms(std::int64_t now) const {
 
 // Stopping: no new connections, but every request already on its way is answered: those
 // still arriving on connections accepted before the stop (up to their io_timeout), and those
-// that arrived on kept connections. Then every connection is closed (the web server opens a
-// new one, to another worker).
+// that arrived on kept connections. A kept connection, once idle, goes at once to a worker
+// that stays (a reload: the new generation), so that a web server busy on it cannot keep this
+// one alive; it is closed only when no worker can take it.
 void Worker::stop_connections() {
     epoll_ctl(ep_, EPOLL_CTL_DEL, args_.listen_fd, nullptr);
     if (args_.handoff_recv >= 0) epoll_ctl(ep_, EPOLL_CTL_DEL, args_.handoff_recv, nullptr);
     epoll_event events[16];
     for (bool first = true;; first = false) {
-        // Kept connections with a request on its way, or still skipping the rest of a body,
-        // count too: once idle, they can be handed over.
-        const bool pending = std::any_of(conns_.begin(), conns_.end(),
-                                         [](const Connection& c) { return !c.idle(); });
-        if (!pending && !first) break;
-        const int n = epoll_wait(ep_, events, 16, pending ? wait_ms(monotonic_ns()) : 0);
+        for (std::size_t i = 0; i < conns_.size();) {
+            Connection& c = conns_[i];
+            if (!c.idle()) {
+                ++i;
+                continue;
+            }
+            if (!hand_off(c)) drop(c); // either moves the last connection to i
+        }
+        if (conns_.empty()) break;
+        const int n = epoll_wait(ep_, events, 16, first ? 0 : wait_ms(monotonic_ns()));
         for (int i = 0; i < n; ++i)
             if (Connection* c = find(events[i].data.fd)) on_ready(*c);
         expire(monotonic_ns());
-        if (!pending) break;
-    }
-    // Idle kept connections go to the workers that stay (a reload: the new generation).
-    while (!conns_.empty()) {
-        Connection& c = conns_.back();
-        if (!hand_off(c)) drop(c);
     }
 }
 

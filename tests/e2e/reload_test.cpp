@@ -118,7 +118,7 @@ BOOST_AUTO_TEST_CASE(a_worker_with_a_full_backlog_still_notices_its_sigterm) {
     }
     kill(worker, SIGTERM); // pending until the slow request is over
     BOOST_TEST(slow.get().status == 200);
-    BOOST_TEST(wait_until([&] { return !process_alive(worker); }, 10s));
+    BOOST_TEST(wait_until([&] { return !process_alive(worker); }, 10s), w.log());
     int answered = 0;
     for (const int fd : queued) {
         answered += fcgi_parse_reply(read_until_eof(fd, 10s)).status == 200;

@@ -903,6 +903,19 @@ BOOST_AUTO_TEST_CASE(exec_timeout_below_request_timeout_and_without_deadline) {
     BOOST_TEST(none.errors.empty(), "errors:" << join(none.errors));
 }
 
+BOOST_AUTO_TEST_CASE(the_default_append_lock_wait_fits_a_short_request_timeout) {
+    ConfigDir d;
+    const ConfigResult r = d.load("[server]\nrequest_timeout = 3\n" + kAuth +
+                                  "[action:a]\ntype = append\nfile = @DIR@/a.jsonl\n");
+    BOOST_TEST_REQUIRE(r.errors.empty(), join(r.errors));
+    BOOST_TEST(r.config->actions.at(0).seconds("lock_timeout") == 2u);
+    // Written by the operator, it is checked like any timeout.
+    const ConfigResult set = d.load("[server]\nrequest_timeout = 3\n" + kAuth +
+                                    "[action:a]\ntype = append\nfile = @DIR@/a.jsonl\n"
+                                    "lock_timeout = 5\n");
+    BOOST_TEST(set.errors.size() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(append_file_may_exist_or_be_created) {
     ConfigDir d;
     d.dir.write("existing.jsonl", "", 0600);
