@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
     log_init();
     if (reindex) return reindex_command(loaded.config->store);
     std::string error;
-    if (!prepare_store(loaded.config->store, error)) {
+    if (!prepare_store(loaded.config->store, true, error)) {
         log(Level::error, "{}", error);
         return 1;
     }

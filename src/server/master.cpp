@@ -244,7 +244,7 @@ void Master::reload() {
                                        config_path_, current_.config->server.listen.to_string(),
                                        r.config->server.listen.to_string()));
     }
-    if (std::string error; r.config != nullptr && !prepare_store(r.config->store, error))
+    if (std::string error; r.config != nullptr && !prepare_store(r.config->store, false, error))
         r.errors.push_back(fmt::format("{}: [store]: {}", config_path_, error));
     std::vector<int> action_index;
     if (r.config != nullptr && r.errors.empty()) {

@@ -32,7 +32,7 @@ bool make_dirs(const std::string& dir, std::string& error, mode_t mode = 0750) {
 
 } // namespace
 
-bool prepare_store(const StoreConfig& config, std::string& error) {
+bool prepare_store(const StoreConfig& config, bool at_start, std::string& error) {
     if (!config.enabled) return true;
     struct stat st {};
     if (stat(config.root.c_str(), &st) != 0) {
@@ -48,6 +48,8 @@ bool prepare_store(const StoreConfig& config, std::string& error) {
     }
     Store store(config);
     if (!store.open(error)) return false;
+    // No upload is in progress at start: every temporary file left is from one that died.
+    if (at_start && !config.read_only) Store::purge(config, 0, true);
     if (store.index().count() > 0) return true;
     const std::int64_t start = monotonic_ns();
     ReindexStats stats;
@@ -82,9 +84,21 @@ int reindex_command(const StoreConfig& config) {
     return 0;
 }
 
+namespace {
+std::int64_t g_next_upload_sweep_ns = 0; // the master's: one sweep an hour
+} // namespace
+
 void store_housekeeping(const StoreConfig& config) {
     if (!config.enabled) return;
     Thumbnailer::trim_cache(config.thumbnail_cache, config.thumbnail_cache_size);
+    // Uploads write continuously: a named temporary file untouched for an hour belongs to
+    // one that is gone (most never have a name: O_TMPFILE). Looking for them walks the whole
+    // tree, so once an hour; the trash, every time.
+    if (config.read_only) return;
+    const std::int64_t now = monotonic_ns();
+    const bool uploads = now >= g_next_upload_sweep_ns;
+    if (uploads) g_next_upload_sweep_ns = now + 3600 * 1'000'000'000LL;
+    Store::purge(config, 3600, uploads);
 }
 
 } // namespace wfhookd

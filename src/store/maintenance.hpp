@@ -10,8 +10,9 @@
 
 namespace wfhookd {
 
-// false with `error` set when the store cannot be served (the root, the index).
-bool prepare_store(const StoreConfig& config, std::string& error);
+// false with `error` set when the store cannot be served (the root, the index). `at_start`:
+// no upload is in progress (not a reload), so every upload's temporary file left is stale.
+bool prepare_store(const StoreConfig& config, bool at_start, std::string& error);
 
 // `wfhookd --reindex`: brings the index up to date with the whole tree; prints what it did.
 int reindex_command(const StoreConfig& config);

@@ -119,12 +119,13 @@ public:
     // The item a Workfront document id belongs to.
     Outcome find_document(std::string_view document_id, Item& out);
 
-    // Master: trash entries older than trash_days, and temporary files of uploads that never
-    // finished (older than `stale_seconds`; 0: all of them, at start).
-    static void purge(const StoreConfig& config, std::int64_t stale_seconds);
+    // Master: trash entries older than trash_days, and with `uploads`, the hidden temporary
+    // files of uploads that never finished, anywhere in the tree (untouched for
+    // `stale_seconds`; 0: all of them, at start).
+    static void purge(const StoreConfig& config, std::int64_t stale_seconds, bool uploads);
 
     static constexpr std::string_view kTrash = ".wfhookd-trash";
-    static constexpr std::string_view kTemp = ".wfhookd-tmp";
+    static constexpr std::string_view kUploadPrefix = ".wfhookd-up-";
 
     // The title of the root folder.
     std::string root_title() const;
@@ -139,7 +140,6 @@ private:
     Outcome place(const Item& folder, std::string_view name, bool numbered, bool folder_kind,
                   Item& out);
     Outcome to_trash(const Item& item, int from_dir, const std::string& name, bool version);
-    Fd temp_dir();
     bool index_new(const Item& folder, const std::string& name, int folder_fd, bool is_folder,
                    Item& out);
     bool reconcile(const IndexRow& folder, int folder_fd, std::vector<IndexRow>& rows,

@@ -162,11 +162,6 @@ Outcome Store::create_folder(const Item& folder, std::string_view name, Item& ou
     return place(folder, name, false, true, out);
 }
 
-Fd Store::temp_dir() {
-    mkdirat(tree_.root_fd(), std::string(kTemp).c_str(), 0750); // EEXIST is the usual case
-    return tree_.open_folder(kTemp);
-}
-
 // Puts `name` (in the folder `from_dir`) into the trash: a folder of its own per entry,
 // `<ms>-<id>[-version]/`, with the item under its own name and `.wfhookd-origin` saying where
 // it came from (docs/operations.md: restoring is one mv). A version is a hard link to the old
@@ -202,24 +197,27 @@ Outcome Store::replace_content(const Item& file, ByteSource& body, std::uint64_t
     const std::string name(name_view);
     const Fd dir = tree_.open_folder(parent_path);
     if (!dir) return from_errno(errno);
-    const Fd tmp_dir = temp_dir();
-    if (!tmp_dir) return from_errno(errno);
-
-    // An unnamed file (O_TMPFILE) vanishes by itself if we die before it is linked; where the
-    // file system lacks it, a hidden name in the temporary folder, swept by the master.
-    std::string tmp_name = "up-" + random_token(12);
-    Fd out(openat(tmp_dir.get(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0640));
+    // The new content is written beside the file it replaces (the same file system, so the
+    // rename below is atomic): an unnamed file (O_TMPFILE), which vanishes by itself if we die
+    // before it is named, or where the file system lacks that, a hidden name (ours: no item
+    // may start with '.'), swept by the master (Store::purge).
+    std::string tmp_name = std::string(kUploadPrefix) + random_token(12);
+    Fd out(openat(dir.get(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0640));
     const bool anonymous = static_cast<bool>(out);
     if (!anonymous)
-        out.reset(openat(tmp_dir.get(), tmp_name.c_str(),
+        out.reset(openat(dir.get(), tmp_name.c_str(),
                          O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640));
     if (!out) return from_errno(errno);
+    const int tmp_dir = dir.get();
+    bool named = false; // the anonymous file has been given tmp_name
     const auto give_up = [&](Outcome o) {
-        if (!anonymous) unlinkat(tmp_dir.get(), tmp_name.c_str(), 0);
+        if (!anonymous || named) unlinkat(tmp_dir, tmp_name.c_str(), 0);
         return o;
     };
 
     std::string buf(kChunk, '\0');
+    constexpr std::uint64_t kFlushEvery = 8 << 20;
+    std::uint64_t flushed = 0;
     for (;;) {
         const long n = body.read(buf.data(), buf.size());
         if (n < 0) return give_up(Outcome::body_error);
@@ -228,14 +226,22 @@ Outcome Store::replace_content(const Item& file, ByteSource& body, std::uint64_t
         if (written > limit) return give_up(Outcome::too_large);
         if (!write_all(out.get(), std::string_view(buf.data(), static_cast<std::size_t>(n))))
             return give_up(from_errno(errno));
+        // Writeback starts as the file grows, so that the fsync below has little left to do
+        // (a gigabyte of dirty pages would make it take seconds, with no progress to show).
+        if (written - flushed >= kFlushEvery) {
+            sync_file_range(out.get(), static_cast<off_t>(flushed),
+                            static_cast<off_t>(written - flushed), SYNC_FILE_RANGE_WRITE);
+            flushed = written;
+        }
     }
     if (!sync_fd(out.get())) return give_up(from_errno(errno));
     // The id travels with the content (user.wfhookd.id), so it survives the rename below.
     if (xattrs_) fsetxattr(out.get(), "user.wfhookd.id", file.row.id.data(), file.row.id.size(), 0);
     if (anonymous) {
         const std::string proc = "/proc/self/fd/" + std::to_string(out.get());
-        if (linkat(AT_FDCWD, proc.c_str(), tmp_dir.get(), tmp_name.c_str(), AT_SYMLINK_FOLLOW) != 0)
+        if (linkat(AT_FDCWD, proc.c_str(), tmp_dir, tmp_name.c_str(), AT_SYMLINK_FOLLOW) != 0)
             return from_errno(errno);
+        named = true;
     }
     // The content replaced is kept in the trash, like a deletion (an empty file from
     // uploadInit is not worth a version).
@@ -246,7 +252,7 @@ Outcome Store::replace_content(const Item& file, ByteSource& body, std::uint64_t
             return give_up(o);
     }
     // One step: readers see the old content or the new, never a mix or nothing.
-    if (renameat(tmp_dir.get(), tmp_name.c_str(), dir.get(), name.c_str()) != 0)
+    if (renameat(tmp_dir, tmp_name.c_str(), dir.get(), name.c_str()) != 0)
         return give_up(from_errno(errno));
     if (!sync_fd(dir.get())) return from_errno(errno);
     struct stat now {};
@@ -374,33 +380,51 @@ Outcome Store::find_document(std::string_view document_id, Item& out) {
     return find(s.text(0), out);
 }
 
-void Store::purge(const StoreConfig& config, std::int64_t stale_seconds) {
+namespace {
+
+// Removes the hidden temporary files of uploads that never finished, anywhere beneath `dir`
+// (not following links, not into the trash).
+void purge_uploads(int dir, const std::string& where, std::int64_t now,
+                   std::int64_t stale_seconds, int depth) {
+    if (depth > 64) return;
+    const int fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return;
+    DIR* d = fdopendir(fd);
+    if (d == nullptr) {
+        close(fd);
+        return;
+    }
+    std::vector<std::string> stale, folders;
+    while (const dirent* e = readdir(d)) {
+        const std::string_view n = e->d_name;
+        if (n == "." || n == ".." || n == Store::kTrash) continue;
+        struct stat st {};
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+        if (S_ISDIR(st.st_mode)) {
+            folders.emplace_back(n);
+        } else if (S_ISREG(st.st_mode) && n.starts_with(Store::kUploadPrefix) &&
+                   (stale_seconds == 0 || now - st.st_mtim.tv_sec > stale_seconds)) {
+            stale.emplace_back(n);
+        }
+    }
+    for (const std::string& n : stale)
+        if (unlinkat(dirfd(d), n.c_str(), 0) == 0)
+            log(Level::notice, "store: removed {}/{}, left by an upload that never finished",
+                where, n);
+    for (const std::string& n : folders) {
+        const Fd sub(openat(dirfd(d), n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (sub) purge_uploads(sub.get(), where + "/" + n, now, stale_seconds, depth + 1);
+    }
+    closedir(d);
+}
+
+} // namespace
+
+void Store::purge(const StoreConfig& config, std::int64_t stale_seconds, bool uploads) {
     const Fd root(::open(config.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!root) return;
     const std::int64_t now = realtime_ns() / 1'000'000'000;
-    if (const int tmp = openat(root.get(), std::string(kTemp).c_str(),
-                               O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        tmp >= 0) {
-        if (DIR* d = fdopendir(tmp)) {
-            std::vector<std::string> stale;
-            while (const dirent* e = readdir(d)) {
-                struct stat st {};
-                if (e->d_name[0] == '.' ||
-                    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-                    continue;
-                if (stale_seconds == 0 || now - st.st_mtim.tv_sec > stale_seconds)
-                    stale.emplace_back(e->d_name);
-            }
-            for (const std::string& n : stale) {
-                if (unlinkat(dirfd(d), n.c_str(), 0) == 0)
-                    log(Level::notice, "store: removed {}/{}/{}, left by an upload that never finished",
-                        config.root, kTemp, n);
-            }
-            closedir(d);
-        } else {
-            close(tmp);
-        }
-    }
+    if (uploads) purge_uploads(root.get(), config.root, now, stale_seconds, 0);
     if (config.trash_days == 0) return;
     const int trash = openat(root.get(), std::string(kTrash).c_str(),
                              O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
