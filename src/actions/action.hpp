@@ -16,6 +16,7 @@
 namespace wfhookd {
 
 struct ActionConfig;
+class Store;
 
 // How a setting's value is checked when the config is loaded (before any fork).
 enum class SettingKind {
@@ -26,6 +27,7 @@ enum class SettingKind {
     directory,          // absolute path of an existing directory we can create files in
     existing_directory, // absolute path of an existing directory
     umask,              // an octal umask such as 027
+    store_folder,       // a folder beneath [store] root, as a relative path of valid names
 };
 
 struct SettingSpec {
@@ -43,6 +45,11 @@ struct ActionCall {
     std::string_view document_version_id; // empty when not sent
     bool has_document_version_id = false;
     std::string_view username;
+    // The document store (null without one), and the file of ours that the Workfront
+    // documentId belongs to, when it was sent through uploadInit (empty id otherwise).
+    Store* store = nullptr;
+    std::string_view store_id{};
+    std::string store_path{}; // absolute
     // Where an action that starts processes publishes their process group while they run, so
     // the master can kill the group if this worker dies first. Null in unit tests.
     std::atomic<pid_t>* process_group = nullptr;
@@ -52,8 +59,9 @@ struct ActionResult {
     bool ok = true;
     std::string error;  // shown to the Workfront user when !ok; never contains secrets
     std::string detail; // for the operator's log only (paths, errno), may be empty
-    // The HTTP status of a failure: 500, or 503 for "busy, try again" (then `error` is the
-    // whole message the user sees).
+    // The HTTP status of a failure: 500, 404 when the document is not one the action can act
+    // on, or 503 for "busy, try again" (for 404 and 503, `error` is the whole message the
+    // user sees).
     int status = 500;
 };
 
@@ -89,10 +97,12 @@ ActionResult run_exec(const ActionConfig&, const ActionCall&);
 ActionResult run_append(const ActionConfig&, const ActionCall&);
 ActionResult run_noop(const ActionConfig&, const ActionCall&);
 ActionResult run_spool(const ActionConfig&, const ActionCall&);
+ActionResult run_move(const ActionConfig&, const ActionCall&);
 
 extern const SettingSpec kExecSettings[4];
 extern const SettingSpec kAppendSettings[2];
 extern const SettingSpec kSpoolSettings[1];
+extern const SettingSpec kMoveSettings[1];
 
 // The JSON object that records a call (append writes it as a line, spool as a file):
 // {"time":"<RFC 3339 UTC, ms>","action":…,"documentId":…,"documentVersionId":…|null,"username":…}

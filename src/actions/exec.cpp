@@ -106,6 +106,11 @@ ActionResult run_exec(const ActionConfig& config, const ActionCall& call) {
     };
     if (call.has_document_version_id)
         env.push_back(fmt::format("WF_DOCUMENT_VERSION_ID={}", call.document_version_id));
+    // The document's file in our store, when Workfront sent it there (uploadInit).
+    if (!call.store_id.empty()) {
+        env.push_back(fmt::format("WF_STORE_ID={}", call.store_id));
+        env.push_back(fmt::format("WF_STORE_PATH={}", call.store_path));
+    }
 
     std::vector<char*> argv, envp;
     for (const std::string& a : args)

@@ -16,6 +16,8 @@ const ActionType kActionTypes[] = {
      "run a program (no shell) with the request in its environment"},
     {"append", kAppendSettings, run_append, "append one JSON line per call to a file, fsync'ed"},
     {"spool", kSpoolSettings, run_spool, "write one JSON file per call into a directory"},
+    {"move", kMoveSettings, run_move,
+     "move the store's file of the document into a folder of the store, keeping its id"},
     {"noop", {}, run_noop, "succeed without doing anything (for testing and benchmarks)"},
 };
 

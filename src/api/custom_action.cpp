@@ -1,4 +1,5 @@
 #include "api/handlers.hpp"
+#include "api/store_items.hpp"
 
 #include <fmt/format.h>
 
@@ -10,14 +11,27 @@ void handle_custom_action(const Context& ctx, const Call& call, Response& res) {
     const ActionConfig* action = ctx.config->find_action(name);
     if (action == nullptr) return res.set_error(404, fmt::format("unknown action \"{}\"", name));
 
-    const ActionCall ac{
+    ActionCall ac{
         .action = action->name,
         .document_id = p.document_id.value,
         .document_version_id = p.document_version_id.value,
         .has_document_version_id = !p.document_version_id.empty(),
         .username = call.caller.user,
+        .store = nullptr,
+        .store_id = {},
+        .store_path = {},
         .process_group = ctx.scoreboard ? &ctx.scoreboard->slot(ctx.slot).child_pgid : nullptr,
     };
+    // The document's file in our store, when Workfront sent it there: exec actions get its
+    // id and path, move actions move it.
+    Item item;
+    if (ctx.store != nullptr) {
+        ac.store = &ctx.store->store;
+        if (ac.store->find_document(ac.document_id, item) == Outcome::ok && !item.folder()) {
+            ac.store_id = item.row.id;
+            ac.store_path = ac.store->config().root + "/" + item.row.path;
+        }
+    }
 
     // Fair share: an action without its own max_concurrent may hold all workers but one, so
     // that /serviceInfo and the other actions always find a worker.
@@ -32,9 +46,10 @@ void handle_custom_action(const Context& ctx, const Call& call, Response& res) {
     if (sb != nullptr) sb->end_action(ctx.slot, !result.ok);
 
     if (result.ok) return res.set_success();
-    if (result.status == 503) {
-        res.set_error(503, result.error);
-        fmt::format_to(std::back_inserter(res.log_error), " [{}]", result.detail);
+    if (result.status == 503 || result.status == 404) {
+        res.set_error(result.status, result.error);
+        if (!result.detail.empty())
+            fmt::format_to(std::back_inserter(res.log_error), " [{}]", result.detail);
         return;
     }
     res.set_error(500, fmt::format("{} failed: {}", action->display_name, result.error));

@@ -1,5 +1,6 @@
 // [action:NAME]: one configured action each, checked against its type's settings table.
 #include "config/loader.hpp"
+#include "store/store.hpp"
 
 #include "http/utf8.hpp"
 
@@ -149,6 +150,21 @@ bool Loader::check_setting(const std::string& section, const SettingSpec& spec,
         struct stat st {};
         if (stat(v.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
             return fail(fmt::format("directory {} does not exist", v));
+        return true;
+    }
+    case SettingKind::store_folder: {
+        if (v.front() == '/')
+            return fail(
+                fmt::format("\"{}\" must be relative to [store] root (e.g. Archive/2026)", v));
+        for (std::size_t start = 0; start < v.size();) {
+            std::size_t end = v.find('/', start);
+            if (end == std::string::npos) end = v.size();
+            const std::string_view part = std::string_view(v).substr(start, end - start);
+            if (!part.empty())
+                if (const std::string problem = name_problem(part); !problem.empty())
+                    return fail(fmt::format("\"{}\": the folder name \"{}\" {}", v, part, problem));
+            start = end + 1;
+        }
         return true;
     }
     case SettingKind::umask: {

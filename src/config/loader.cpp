@@ -229,6 +229,15 @@ void Loader::cross_checks() {
                   fmt::format("{} leaves no room for a query string of max_query_size ({}) and the "
                               "other parameters; make it at least max_query_size + 16k",
                               size_text(s.max_params_size), size_text(s.max_query_size)));
+    for (const ActionConfig& a : c_.actions) {
+        if (a.type->run != &run_move) continue;
+        if (!c_.store.enabled)
+            key_error("action:" + a.name, "type",
+                      "a move action moves files of the document store: add a [store] section");
+        else if (c_.store.read_only)
+            key_warning("action:" + a.name, "type",
+                        "the store is read-only ([store] read_only): every call will fail");
+    }
     const unsigned deadline = s.request_timeout;
     if (deadline == 0) return;
     for (ActionConfig& a : c_.actions) {

@@ -344,8 +344,10 @@ Outcome Store::folder_at(std::string_view path, Item& out) {
         std::size_t end = path.find('/', start);
         if (end == std::string_view::npos) end = path.size();
         const std::string_view part = path.substr(start, end - start);
-        start = end + 1;
-        if (part.empty()) continue;
+        if (part.empty()) {
+            start = end + 1;
+            continue;
+        }
         Listing listing;
         if (list(folder, listing) != Outcome::ok) return Outcome::error;
         const auto it = std::find_if(listing.items.begin(), listing.items.end(),
@@ -356,9 +358,10 @@ Outcome Store::folder_at(std::string_view path, Item& out) {
             if (find(it->id, next) != Outcome::ok) return Outcome::error;
         } else if (const Outcome o = create_folder(folder, part, next); o != Outcome::ok) {
             if (o != Outcome::exists) return o;
-            continue; // made by someone else meanwhile: look again
+            continue; // made by someone else meanwhile: look for this part again
         }
         folder = std::move(next);
+        start = end + 1;
     }
     out = std::move(folder);
     return Outcome::ok;

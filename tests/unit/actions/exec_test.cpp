@@ -187,6 +187,7 @@ struct EnvCase {
     std::string name;
     bool has_version;
     std::string version;
+    std::string store_id = {}; // the document's file in the store (empty: not in it)
 };
 
 std::ostream& operator<<(std::ostream& os, const EnvCase& c) {
@@ -198,6 +199,7 @@ const EnvCase kEnvCases[] = {
     {"with documentVersionId", true, "v-2"},
     {"with an empty documentVersionId", true, ""},
     {"version ignored when not flagged", false, "v-3"},
+    {"a document sent to the store", false, "", "AbCdEfGhIjKlMnOpQrStUv"},
 };
 
 std::multiset<std::string> environ_of_script(const std::string& dump) {
@@ -264,6 +266,8 @@ BOOST_DATA_TEST_CASE(environment_is_exactly_the_request, bdata::make(kEnvCases),
     ActionCall call = call_for("doc-1", "alice@example.com");
     call.has_document_version_id = c.has_version;
     call.document_version_id = c.version;
+    call.store_id = c.store_id;
+    if (!c.store_id.empty()) call.store_path = "/srv/wfhookd/Contracts/a b.pdf";
     const ActionResult r = run_exec(exec_action(path + " " + out), call);
     BOOST_TEST_REQUIRE(r.ok, r.error);
     std::multiset<std::string> expected = {
@@ -273,6 +277,10 @@ BOOST_DATA_TEST_CASE(environment_is_exactly_the_request, bdata::make(kEnvCases),
         "WF_USERNAME=alice@example.com",
     };
     if (c.has_version) expected.insert("WF_DOCUMENT_VERSION_ID=" + c.version);
+    if (!c.store_id.empty()) {
+        expected.insert("WF_STORE_ID=" + c.store_id);
+        expected.insert("WF_STORE_PATH=/srv/wfhookd/Contracts/a b.pdf");
+    }
     BOOST_TEST(environ_of_script(wftest::read_file(out)) == expected,
                boost::test_tools::per_element());
     check_no_children();

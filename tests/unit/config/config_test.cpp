@@ -21,6 +21,10 @@ namespace {
 
 const std::string kKey = "0123456789abcdef0123456789ABCDEF"; // a valid 32-character key
 const std::string kAuth = "[auth]\napi_key_file = @KEYS@\n";
+// A store in the fixture directory (make_fixture_files writes its link secret).
+const std::string kStore = "[store]\nroot = @DIR@/store\nindex = @DIR@/index.sqlite\n"
+                           "link_secret_file = @DIR@/link-secret\nthumbnail_cache = @DIR@/thumbs\n"
+                           "audit_file = @DIR@/audit.jsonl\n";
 
 // The registered type names, as the loader lists them. Called
 // from test bodies only: the registry is not initialised yet when test cases are registered.
@@ -304,6 +308,15 @@ std::vector<BadCase> bad_cases() {
          "[action:a] timeout", "30 must be less than [server] request_timeout (30)"},
         {"append without file", kAuth + "[action:a]\ntype = append\n", "[action:a] file",
          "required: "},
+        {"move without a store", kAuth + "[action:a]\ntype = move\nfolder = Archive\n",
+         "[action:a] type", "a move action moves files of the document store: add a [store]"},
+        {"move into an absolute folder",
+         kAuth + kStore + "[action:a]\ntype = move\nfolder = /srv/x\n", "[action:a] folder",
+         "\"/srv/x\" must be relative to [store] root"},
+        {"move into a parent folder", kAuth + kStore + "[action:a]\ntype = move\nfolder = a/../b\n",
+         "[action:a] folder", "\"a/../b\": the folder name \"..\" cannot be"},
+        {"move into a hidden folder", kAuth + kStore + "[action:a]\ntype = move\nfolder = .trash\n",
+         "[action:a] folder", "\".trash\": the folder name \".trash\""},
         {"append with a relative file", kAuth + "[action:a]\ntype = append\nfile = a.jsonl\n",
          "[action:a] file", "\"a.jsonl\" is not an absolute path"},
         {"append in a missing directory",
@@ -327,6 +340,7 @@ void make_fixture_files(const ConfigDir& d) {
     d.dir.write("world-writable", std::string(20, 'k') + "\n", 0602);
     d.dir.write("not-executable", "#!/bin/sh\n", 0644);
     mkdir(d.dir.file("subdir").c_str(), 0700);
+    d.dir.write("link-secret", std::string(40, 's') + "\n", 0640);
 }
 
 // ------------------------------------------------------------------------------------------
