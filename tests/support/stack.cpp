@@ -87,8 +87,7 @@ std::string Wfhookd::config_text() const {
              "\nindex = " + dir_.file(name_ + ".index.sqlite") +
              "\nlink_secret_file = " + dir_.file(name_ + ".link-secret") +
              "\nthumbnail_cache = " + dir_.file(name_ + ".thumbnails") +
-             "\naudit_file = " + dir_.file(name_ + ".store-audit.jsonl") + "\n" +
-             options_.store_config + "\n";
+             "\naudit_file = " + audit_file() + "\n" + options_.store_config + "\n";
     }
     c += "\n" + options_.actions;
     return c;
@@ -111,6 +110,10 @@ bool Wfhookd::start_and_wait_ready(const std::vector<std::string>& extra_env) {
 void Wfhookd::start(const std::vector<std::string>& extra_env) {
     if (!start_and_wait_ready(extra_env))
         throw std::runtime_error("wfhookd did not become ready; its log:\n" + log());
+}
+
+std::string Wfhookd::audit_file() const {
+    return dir_.file(name_ + ".store-audit.jsonl");
 }
 
 std::string Wfhookd::store_root() const {
@@ -178,14 +181,13 @@ Nginx::Nginx(const TempDir& dir, const std::vector<std::string>& upstreams,
         conf = replace_all(conf, "@ACCESS_LOG@", prefix_ + "/access.log");
         conf = replace_all(
             conf, "@UPSTREAM@",
-            servers + (options.upstream_extra.empty()
-                           ? ""
-                           : ";\n        " + options.upstream_extra.substr(
-                                                 0, options.upstream_extra.find_last_not_of(";\n") +
-                                                        1)));
+            servers +
+                (options.upstream_extra.empty()
+                     ? ""
+                     : ";\n        " + options.upstream_extra.substr(
+                                           0, options.upstream_extra.find_last_not_of(";\n") + 1)));
         if (!options.locations.empty())
-            conf =
-                replace_all(conf, "include snippets/wfhookd-locations.conf;", options.locations);
+            conf = replace_all(conf, "include snippets/wfhookd-locations.conf;", options.locations);
         conf = replace_all(conf, "@STORE_ROOT@",
                            options.store_root.empty() ? dir.file("store") : options.store_root);
         conf = replace_all(conf, "@HTTP_PORT@", std::to_string(http_port_));

@@ -49,6 +49,7 @@ public:
     // The store's root (<dir>/store) and its link secret, when options.store.
     std::string store_root() const;
     std::string link_secret() const;
+    std::string audit_file() const; // [store] audit_file
     const std::string& config_path() const { return config_; }
     const std::string& api_key() const { return api_key_; }
     std::string log() const { return read_file(log_path_); }
