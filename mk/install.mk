@@ -35,7 +35,8 @@ INSTALL_SUBST := sed -e 's|/usr/sbin/wfhookd|$(SBINDIR)/wfhookd|g' \
 
 INSTALL_EXAMPLES := examples/archive examples/journal
 INSTALL_DOCS := docs/deployment.md docs/configuration.md docs/actions.md
-NGINX_SNIPPETS := wfhookd-fastcgi.conf wfhookd-locations.conf wfhookd-errors.conf
+NGINX_SNIPPETS := wfhookd-fastcgi.conf wfhookd-locations.conf wfhookd-errors.conf \
+	wfhookd-oauth2.conf
 INSTALL_TMP := $(BUILD)/install
 
 .PHONY: install uninstall deb check-deploy check-systemd check-nginx check-install

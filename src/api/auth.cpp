@@ -2,7 +2,9 @@
 
 #include "api/context.hpp"
 #include "api/store_context.hpp"
+#include "oauth2/oauth2_context.hpp"
 #include "util/clock.hpp"
+#include "util/log.hpp"
 
 #include <charconv>
 
@@ -62,6 +64,57 @@ std::string_view check_auth(const AuthConfig& auth, std::string_view api_key,
         std::find(auth.users.begin(), auth.users.end(), username) == auth.users.end())
         return "username is not allowed to use this service";
     return {};
+}
+
+} // namespace wfhookd
+
+namespace wfhookd {
+
+BearerCheck check_bearer(const Context& ctx, std::string_view authorization) {
+    BearerCheck out;
+    if (ctx.oauth2 == nullptr) {
+        out.denied = "the Authorization header is not accepted here: send the apiKey header";
+        return out;
+    }
+    // RFC 6750 §2.1: "Bearer" (any case), one space, a b64token. Ours are 43 characters; a
+    // value that cannot be one of ours is refused before any lookup.
+    constexpr std::string_view kScheme = "bearer ";
+    bool scheme = authorization.size() > kScheme.size();
+    for (std::size_t i = 0; scheme && i < kScheme.size(); ++i)
+        scheme = (authorization[i] | 0x20) == kScheme[i] || authorization[i] == kScheme[i];
+    if (!scheme) {
+        out.denied = "unsupported Authorization scheme: send Authorization: Bearer <access token>";
+        return out;
+    }
+    const std::string_view token = authorization.substr(kScheme.size());
+    constexpr std::string_view kInvalid = "the access token is not valid; sign in again";
+    const bool shaped = token.size() <= 128 && std::all_of(token.begin(), token.end(), [](char c) {
+                            return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                                   (c >= '0' && c <= '9') || c == '-' || c == '_';
+                        });
+    if (!shaped) {
+        out.denied = kInvalid;
+        return out;
+    }
+    switch (ctx.oauth2->tokens.check_access(token, ctx.token_user)) {
+    case TokenStore::Result::ok:
+        break;
+    case TokenStore::Result::invalid:
+        out.denied = kInvalid;
+        return out;
+    case TokenStore::Result::error:
+        log(Level::error, "oauth2: checking an access token failed: {}",
+            ctx.oauth2->tokens.last_error());
+        out.failed = true;
+        return out;
+    }
+    const std::vector<std::string>& users = ctx.config->auth.users;
+    if (!users.empty() && std::find(users.begin(), users.end(), ctx.token_user) == users.end()) {
+        out.denied = "username is not allowed to use this service";
+        return out;
+    }
+    out.user = ctx.token_user;
+    return out;
 }
 
 } // namespace wfhookd

@@ -19,6 +19,14 @@ std::string_view check_auth(const AuthConfig& auth, std::string_view api_key,
 
 struct Context;
 
+// An `Authorization` header presented instead of an API key: a bearer token of [oauth2].
+struct BearerCheck {
+    std::string_view denied; // the 403 message; empty when the token is valid
+    bool failed = false;     // the token database failed: 500
+    std::string_view user;   // whose token it is (valid until the next request)
+};
+BearerCheck check_bearer(const Context& ctx, std::string_view authorization);
+
 // Checks a signed link's parts for `endpoint`: empty when it is valid and unexpired, else the
 // 403 message. Without `sig`, the request is not a link: "missing apiKey header".
 std::string_view check_link(const Context& ctx, std::string_view endpoint, std::string_view id,

@@ -2,6 +2,7 @@
 
 #include "api/handlers.hpp"
 #include "api/store_context.hpp"
+#include "oauth2/oauth2_context.hpp"
 #include "store/thumbnail.hpp"
 
 namespace wfhookd {
@@ -17,11 +18,17 @@ Context::Context(std::shared_ptr<const Config> cfg, Scoreboard* sb, int s,
 Context::~Context() = default;
 
 bool Context::open_store(std::string& error) {
-    if (!config->store.enabled) return true;
     try {
-        auto s = std::make_unique<StoreContext>(config->store);
-        if (!s->store.open(error)) return false;
-        store = std::move(s);
+        if (config->store.enabled) {
+            auto s = std::make_unique<StoreContext>(config->store);
+            if (!s->store.open(error)) return false;
+            store = std::move(s);
+        }
+        if (config->oauth2.enabled) {
+            auto o = std::make_unique<OAuth2Context>(config->oauth2);
+            if (!o->tokens.open(config->oauth2.token_file, error)) return false;
+            oauth2 = std::move(o);
+        }
         return true;
     } catch (const std::exception& e) {
         error = e.what();

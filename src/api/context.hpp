@@ -11,14 +11,15 @@
 namespace wfhookd {
 
 struct StoreContext;
+struct OAuth2Context;
 
 struct Context {
     explicit Context(std::shared_ptr<const Config> cfg, Scoreboard* sb = nullptr, int slot = -1,
                      std::vector<int> shared_action_index = {});
     ~Context();
 
-    // Opens the document store when the config has one (its index connection is this
-    // process's own: call it after the fork). false with `error` set.
+    // Opens the document store and the OAuth2 token database when the config has them (their
+    // SQLite connections are this process's own: call it after the fork). false with `error`.
     bool open_store(std::string& error);
 
     std::shared_ptr<const Config> config;
@@ -29,7 +30,9 @@ struct Context {
     mutable std::string scratch;      // query decoding buffer, reused by every request
     mutable std::string body;         // a form body read in full
     mutable std::string body_scratch; // its decoding buffer
-    std::unique_ptr<StoreContext> store; // null without [store] (or before open_store)
+    std::unique_ptr<StoreContext> store;   // null without [store] (or before open_store)
+    std::unique_ptr<OAuth2Context> oauth2; // null without [oauth2] (or before open_store)
+    mutable std::string token_user;        // the user of this request's bearer token
 };
 
 } // namespace wfhookd

@@ -72,12 +72,36 @@ constexpr ParamSpec kRenameParams[] = {
     {"name", true, 1024, offsetof(RenameParams, name)},
 };
 
+// OAuth2: what Workfront sends is checked by the handlers, which answer in their own
+// vocabulary (an HTML page, RFC 6749 errors). Unknown parameters (response_type, scope) are
+// ignored.
+constexpr ParamSpec kAuthorizeParams[] = {
+    {"state", false, 4096, offsetof(AuthorizeParams, state)},
+    {"client_id", false, 255, offsetof(AuthorizeParams, client_id)},
+    {"redirect_uri", false, 2048, offsetof(AuthorizeParams, redirect_uri)},
+    {"expires", false, 20, offsetof(AuthorizeParams, expires)},
+    {"csrf", false, 64, offsetof(AuthorizeParams, csrf)},
+    {"decision", false, 10, offsetof(AuthorizeParams, decision)},
+};
+constexpr ParamSpec kTokenParams[] = {
+    {"grant_type", false, 64, offsetof(TokenParams, grant_type)},
+    {"code", false, 128, offsetof(TokenParams, code)},
+    {"refresh_token", false, 128, offsetof(TokenParams, refresh_token)},
+    {"client_id", false, 255, offsetof(TokenParams, client_id)},
+    {"client_secret", false, 1024, offsetof(TokenParams, client_secret)},
+    {"redirect_uri", false, 2048, offsetof(TokenParams, redirect_uri)},
+};
+
 bool always(const Config&) {
     return true;
 }
 
 bool status_enabled(const Config& c) {
     return c.server.status;
+}
+
+bool oauth2_enabled(const Config& c) {
+    return c.oauth2.enabled;
 }
 
 bool store_enabled(const Config& c) {
@@ -91,6 +115,7 @@ bool store_writable(const Config& c) {
 }
 
 constexpr std::string_view kNoStore = "no document store is configured";
+constexpr std::string_view kNoOAuth2 = "OAuth2 is not configured";
 
 constexpr unsigned kRead = kGet | kHead;
 // Spec: PUT. POST too, for clients that only post forms; DELETE for /delete (spec §12 item 17).
@@ -114,6 +139,8 @@ const Endpoint kEndpoints[] = {
     {"createFolder", kPost,   "POST",              Access::caller,   store_writable, Body::form,   kCreateFolderParams, -1, handle_create_folder, store_enabled,  kNoStore},
     {"delete",       kRemove, "PUT, DELETE, POST", Access::caller,   store_writable, Body::form,   kDeleteParams,       -1, handle_delete,        store_enabled,  kNoStore},
     {"rename",       kChange, "PUT, POST",         Access::caller,   store_writable, Body::form,   kRenameParams,       -1, handle_rename,        store_enabled,  kNoStore},
+    {"authorize",    kGet | kPost, "GET, POST", Access::open, nullptr,        Body::form,   kAuthorizeParams,    -1, handle_authorize,     oauth2_enabled, kNoOAuth2},
+    {"token",        kPost,   "POST",              Access::open,     nullptr,        Body::form,   kTokenParams,        -1, handle_token,         oauth2_enabled, kNoOAuth2},
     {"view",         kRead,   "GET, HEAD",         Access::link,     nullptr,        Body::none,   kViewParams,         -1, handle_view,          store_enabled,  kNoStore},
 };
 // clang-format on

@@ -68,6 +68,24 @@ struct RenameParams {
     Param name;
 };
 
+// OAuth2 (api/oauth2_authorize.cpp, api/oauth2_token.cpp).
+struct AuthorizeParams {
+    Param state;
+    Param client_id;    // refused when not ours
+    Param redirect_uri; // refused when not ours
+    Param expires;      // the consent form's
+    Param csrf;
+    Param decision; // allow or deny
+};
+struct TokenParams {
+    Param grant_type;
+    Param code;
+    Param refresh_token;
+    Param client_id;
+    Param client_secret;
+    Param redirect_uri;
+};
+
 void handle_service_info(const Context&, const Call&, Response&);
 void handle_custom_action(const Context&, const Call&, Response&);
 void handle_status(const Context&, const Call&, Response&);
@@ -82,6 +100,8 @@ void handle_upload(const Context&, const Call&, Response&);
 void handle_create_folder(const Context&, const Call&, Response&);
 void handle_delete(const Context&, const Call&, Response&);
 void handle_rename(const Context&, const Call&, Response&);
+void handle_authorize(const Context&, const Call&, Response&);
+void handle_token(const Context&, const Call&, Response&);
 
 // Builds the /serviceInfo body (done once per worker, kept in Context::service_info).
 std::string build_service_info(const Config& config);

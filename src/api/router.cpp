@@ -172,7 +172,15 @@ void route(const Context& ctx, const Request& req, Response& res, RouteInfo& inf
     // that nobody learns anything about parameters without them.
     const bool link_attempt =
         ep->access == Access::link && req.api_key.empty() && req.authorization.empty();
-    if (ep->access == Access::caller || (ep->access == Access::link && !link_attempt)) {
+    if ((ep->access == Access::caller || (ep->access == Access::link && !link_attempt)) &&
+        req.api_key.empty() && !req.authorization.empty()) {
+        // OAuth2: the token names the user; the username header is not looked at.
+        const BearerCheck bearer = check_bearer(ctx, req.authorization);
+        if (bearer.failed) return res.set_error(500, "the token database failed; try again");
+        if (!bearer.denied.empty()) return res.set_error(403, bearer.denied);
+        caller.user = bearer.user;
+        caller.by_token = true;
+    } else if (ep->access == Access::caller || (ep->access == Access::link && !link_attempt)) {
         const std::string_view denied = check_auth(ctx.config->auth, req.api_key, req.username);
         if (!denied.empty()) {
             res.set_error(403, denied);

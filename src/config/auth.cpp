@@ -29,7 +29,8 @@ void Loader::auth(const pt::ptree& node) {
         }
     });
     if (c_.auth.api_key_file.empty()) {
-        key_error("auth", "api_key_file", "required: a file with one API key per line");
+        // With [oauth2] (wherever it is in the file) API keys are optional: Loader::run.
+        auth_without_keys_ = true;
         return;
     }
     if (c_.auth.api_key_file.front() != '/') {

@@ -72,17 +72,35 @@ struct StoreConfig {
     std::string audit_file = "/var/lib/wfhookd/store-audit.jsonl";
 };
 
+// [oauth2]: Workfront's OAuth2 authentication type (absent: API keys only).
+struct OAuth2Config {
+    bool enabled = false;
+    std::string client_id;
+    std::string client_secret_file;
+    std::string client_secret; // never logged
+    std::string redirect_uri;  // Workfront's; the only place wfhookd ever redirects to
+    std::uint64_t access_token_ttl = 3600; // seconds
+    std::uint64_t refresh_token_ttl = 90ull * 86400;
+    std::uint64_t code_ttl = 300;
+    std::string user_header = "REMOTE_USER"; // the FastCGI parameter naming the logged-in user
+    std::string database = "/var/lib/wfhookd/oauth2.sqlite"; // without a store
+    // Where grants and tokens are kept: the store's index when there is a store, else
+    // `database`.
+    std::string token_file;
+};
+
 struct Config {
     std::string path;
     ServerConfig server;
     ServiceConfig service;
     AuthConfig auth;
     StoreConfig store;
+    OAuth2Config oauth2;
     std::vector<ActionConfig> actions; // in file order
 
     const ActionConfig* find_action(std::string_view name) const;
     // The FastCGI parameter that names the user the web server authenticated.
-    std::string oauth2_user_param() const { return "REMOTE_USER"; }
+    std::string oauth2_user_param() const { return oauth2.user_header; }
 };
 
 struct ConfigResult {

@@ -50,6 +50,14 @@ constexpr KeyInfo kKeys[] = {
     {"store", "max_upload_size", "1g"},
     {"store", "trash_days", "30"},
     {"store", "audit_file", "/var/lib/wfhookd/store-audit.jsonl"},
+    {"oauth2", "client_id", "(required)"},
+    {"oauth2", "client_secret_file", "(required)"},
+    {"oauth2", "redirect_uri", "(required)"},
+    {"oauth2", "access_token_ttl", "3600"},
+    {"oauth2", "refresh_token_ttl", "90d"},
+    {"oauth2", "code_ttl", "300"},
+    {"oauth2", "user_header", "REMOTE_USER"},
+    {"oauth2", "database", "/var/lib/wfhookd/oauth2.sqlite"},
     {"action:NAME", "type", "(required)"},
     {"action:NAME", "display_name", "(the action's NAME)"},
     {"action:NAME", "max_concurrent", "(0: at most workers - 1 at once)"},
@@ -65,8 +73,10 @@ constexpr Section kSections[] = {
     {"service", &Loader::service},
     {"auth", &Loader::auth},
     {"store", &Loader::store},
+    {"oauth2", &Loader::oauth2},
 };
-constexpr std::string_view kKnownSections = "[server], [service], [auth], [store], [action:NAME]";
+constexpr std::string_view kKnownSections =
+    "[server], [service], [auth], [store], [oauth2], [action:NAME]";
 
 const Section* find_section(std::string_view name) {
     for (const Section& s : kSections)
@@ -152,7 +162,17 @@ void Loader::run() {
         }
     }
     empty_sections(tree);
-    if (!seen_auth) section_error("auth", "missing section: api_key_file is required");
+    // OAuth2 alone is a valid setup (bearer tokens only); otherwise API keys are the way in.
+    if (!seen_auth && !c_.oauth2.enabled)
+        section_error("auth", "missing section: api_key_file is required (or configure [oauth2])");
+    if (auth_without_keys_ && !c_.oauth2.enabled)
+        key_error("auth", "api_key_file",
+                  "required: a file with one API key per line (or configure [oauth2])");
+    if (c_.oauth2.enabled && c_.auth.api_key_file.empty())
+        c_.auth.keys_refused = "no [auth] api_key_file: OAuth2 bearer tokens only";
+    c_.oauth2.token_file = c_.store.enabled ? c_.store.index : c_.oauth2.database;
+    if (c_.oauth2.enabled && !c_.store.enabled && c_.oauth2.database.starts_with("/"))
+        writable_dir("oauth2", "database", parent_of(c_.oauth2.database));
     cross_checks();
 }
 
@@ -190,6 +210,8 @@ void Loader::empty_sections(const pt::ptree& tree) {
             action(name, pt::ptree());
         else if (name == "store")
             store(pt::ptree()); // present but empty: root is still required
+        else if (name == "oauth2")
+            oauth2(pt::ptree()); // likewise: client_id and the rest
         else if (find_section(name) == nullptr)
             section_error(name, fmt::format("unknown section (known: {})", kKnownSections));
     }

@@ -28,6 +28,7 @@ public:
     void auth(const pt::ptree& node);
     void action(const std::string& section, const pt::ptree& node);
     void store(const pt::ptree& node);
+    void oauth2(const pt::ptree& node);
 
 private:
     bool read(pt::ptree& tree);
@@ -83,6 +84,7 @@ private:
     ConfigResult& result_;
     Config& c_;
     bool max_params_set_ = false;
+    bool auth_without_keys_ = false; // [auth] without api_key_file (fine with [oauth2])
 };
 
 // Splits a value on whitespace (lists of users, addresses).

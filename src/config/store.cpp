@@ -18,10 +18,6 @@ bool absolute(const std::string& p) {
     return !p.empty() && p.front() == '/';
 }
 
-std::string parent_of(const std::string& path) {
-    return path.substr(0, std::max<std::size_t>(1, path.rfind('/')));
-}
-
 bool header_token(std::string_view s) {
     if (s.empty() || s.size() > 64) return false;
     for (const char c : s)

@@ -70,6 +70,10 @@ bool parse_bool(std::string_view s, bool& out) {
     return false;
 }
 
+std::string parent_of(const std::string& path) {
+    return path.substr(0, std::max<std::size_t>(1, path.rfind('/')));
+}
+
 bool parse_duration(std::string_view s, std::uint64_t& seconds) {
     std::uint64_t mult = 1;
     if (!s.empty()) {

@@ -30,6 +30,9 @@ bool parse_size(std::string_view s, std::uint64_t& out);
 // yes/no, true/false, on/off, 1/0.
 bool parse_bool(std::string_view s, bool& out);
 
+// The folder of an absolute path ("/" for a file at the top).
+std::string parent_of(const std::string& path);
+
 // Durations: whole seconds, or a number with an s, m, h or d suffix (300, 5m, 90d).
 bool parse_duration(std::string_view s, std::uint64_t& seconds);
 

@@ -158,7 +158,8 @@ Nginx::Nginx(const TempDir& dir, const std::vector<std::string>& upstreams,
     const std::string templ = read_file(source_dir() + "/nginx/dev.conf.in");
     if (templ.empty()) throw std::runtime_error("cannot read nginx/dev.conf.in");
     for (const char* snippet :
-         {"wfhookd-fastcgi.conf", "wfhookd-locations.conf", "wfhookd-errors.conf"}) {
+         {"wfhookd-fastcgi.conf", "wfhookd-locations.conf", "wfhookd-errors.conf",
+          "wfhookd-oauth2.conf"}) {
         std::string text = read_file(source_dir() + "/nginx/" + snippet);
         if (options.keep_conn && std::string(snippet) == "wfhookd-fastcgi.conf") {
             const std::string off = "fastcgi_keep_conn off;";
@@ -190,6 +191,9 @@ Nginx::Nginx(const TempDir& dir, const std::vector<std::string>& upstreams,
             conf = replace_all(conf, "include snippets/wfhookd-locations.conf;", options.locations);
         conf = replace_all(conf, "@STORE_ROOT@",
                            options.store_root.empty() ? dir.file("store") : options.store_root);
+        conf = replace_all(conf, "@HTPASSWD@",
+                           options.htpasswd.empty() ? dir.file("htpasswd") : options.htpasswd);
+        conf = replace_all(conf, "@TOKEN_RATE@", options.token_rate);
         conf = replace_all(conf, "@HTTP_PORT@", std::to_string(http_port_));
         conf = replace_all(conf, "@HTTPS_PORT@", std::to_string(https_port_));
         conf = replace_all(conf, "@CERT@", cert_dir().file("cert.pem"));

@@ -76,6 +76,11 @@ struct NginxOptions {
     std::string upstream_extra;
     // The store the internal /wfhookd-store/ location serves (default: the stack's store).
     std::string store_root;
+    // The basic-auth password file in front of /oauth2/authorize (default: DIR/htpasswd).
+    std::string htpasswd;
+    // limit_req on /oauth2/token: generous by default, so that only the test of the limit
+    // meets it.
+    std::string token_rate = "1000r/s";
 };
 
 // A private nginx in front of one or more upstream servers ("unix:/path", "127.0.0.2:9000").
