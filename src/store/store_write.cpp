@@ -54,13 +54,18 @@ Outcome from_errno(int err) {
 std::string numbered_name(std::string_view name, int n) {
     const auto dot = name.rfind('.');
     std::string_view base = dot == std::string_view::npos || dot == 0 ? name : name.substr(0, dot);
-    const std::string_view ext = base.size() == name.size() ? std::string_view() : name.substr(dot);
+    std::string_view ext = base.size() == name.size() ? std::string_view() : name.substr(dot);
     const std::string suffix = fmt::format(" ({})", n);
+    // An "extension" too long to leave room for the number and the name is part of the name.
+    if (suffix.size() + ext.size() >= 255) {
+        base = name;
+        ext = {};
+    }
     while (base.size() + suffix.size() + ext.size() > 255 && !base.empty()) {
-        base.remove_suffix(1);
+        // Drop the last character: its continuation bytes, then its first byte.
         while (!base.empty() && (static_cast<unsigned char>(base.back()) & 0xC0) == 0x80)
-            base.remove_suffix(1); // a continuation byte: drop the whole character
-        if (!base.empty() && static_cast<unsigned char>(base.back()) >= 0xC0) base.remove_suffix(1);
+            base.remove_suffix(1);
+        if (!base.empty()) base.remove_suffix(1);
     }
     return std::string(base) + suffix + std::string(ext);
 }
