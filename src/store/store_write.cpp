@@ -168,16 +168,21 @@ Outcome Store::create_folder(const Item& folder, std::string_view name, Item& ou
 }
 
 // Puts `name` (in the folder `from_dir`) into the trash: a folder of its own per entry,
-// `<ms>-<id>[-version]/`, with the item under its own name and `.wfhookd-origin` saying where
+// `<ms>-<id>[-version][-n]/`, with the item under its own name and `.wfhookd-origin` saying where
 // it came from (docs/operations.md: restoring is one mv). A version is a hard link to the old
 // content, which stays in place until the new content replaces it.
 Outcome Store::to_trash(const Item& item, int from_dir, const std::string& name, bool version) {
     mkdirat(tree_.root_fd(), std::string(kTrash).c_str(), 0750);
     const Fd trash = tree_.open_folder(kTrash);
     if (!trash) return from_errno(errno);
-    const std::string entry = fmt::format("{}-{}{}", realtime_ns() / 1'000'000, item.row.id,
-                                          version ? "-version" : "");
-    if (mkdirat(trash.get(), entry.c_str(), 0750) != 0) return from_errno(errno);
+    // Two versions of one file within a millisecond (two uploads at once) get "-2", "-3"...
+    const std::string base =
+        fmt::format("{}-{}{}", realtime_ns() / 1'000'000, item.row.id, version ? "-version" : "");
+    std::string entry = base;
+    for (int n = 2; mkdirat(trash.get(), entry.c_str(), 0750) != 0; ++n) {
+        if (errno != EEXIST || n > kMaxNumbered) return from_errno(errno);
+        entry = fmt::format("{}-{}", base, n);
+    }
     const Fd e(openat(trash.get(), entry.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!e) return from_errno(errno);
     {
@@ -441,7 +446,7 @@ void Store::purge(const StoreConfig& config, std::int64_t stale_seconds, bool up
     }
     std::vector<std::string> old;
     while (const dirent* e = readdir(d)) {
-        // Entries are named <ms since the epoch>-<id>[-version].
+        // Entries are named <ms since the epoch>-<id>[-version][-n].
         long long ms = 0;
         if (e->d_name[0] == '.' || std::sscanf(e->d_name, "%lld-", &ms) != 1) continue;
         if (now - ms / 1000 > std::int64_t(config.trash_days) * 86400) old.emplace_back(e->d_name);
