@@ -350,12 +350,15 @@ Outcome Store::folder_at(std::string_view path, Item& out) {
     Item folder;
     if (find(kRootId, folder) != Outcome::ok) return Outcome::error;
     std::size_t start = 0;
+    int again = 0;
     while (start < path.size()) {
         std::size_t end = path.find('/', start);
         if (end == std::string_view::npos) end = path.size();
         const std::string_view part = path.substr(start, end - start);
-        start = end + 1;
-        if (part.empty()) continue;
+        if (part.empty()) {
+            start = end + 1;
+            continue;
+        }
         Listing listing;
         if (list(folder, listing) != Outcome::ok) return Outcome::error;
         const auto it = std::find_if(listing.items.begin(), listing.items.end(),
@@ -365,10 +368,14 @@ Outcome Store::folder_at(std::string_view path, Item& out) {
             if (!it->folder) return Outcome::not_a_folder;
             if (find(it->id, next) != Outcome::ok) return Outcome::error;
         } else if (const Outcome o = create_folder(folder, part, next); o != Outcome::ok) {
-            if (o != Outcome::exists) return o;
-            continue; // made by someone else meanwhile: look again
+            // Made by someone else meanwhile: look at the same part again. Still not listed
+            // (a link, a FIFO, a hidden name: nothing the store shows), it is in the way.
+            if (o != Outcome::exists || ++again > 2) return o;
+            continue;
         }
         folder = std::move(next);
+        start = end + 1;
+        again = 0;
     }
     out = std::move(folder);
     return Outcome::ok;
