@@ -103,9 +103,12 @@ std::string name_problem(std::string_view name) {
     if (name.empty() || name.size() > 255) return "must be 1 to 255 bytes";
     if (name == "." || name == "..") return "cannot be \".\" or \"..\"";
     if (!is_valid_utf8(name)) return "must be valid UTF-8";
-    for (const char c : name) {
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        const auto c = static_cast<unsigned char>(name[i]);
         if (c == '/') return "cannot contain '/'";
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F)
+        // C0, DEL, and C1 (U+0080-U+009F: 0xC2 0x80-0x9F in valid UTF-8).
+        if (c < 0x20 || c == 0x7F ||
+            (c == 0xC2 && i + 1 < name.size() && static_cast<unsigned char>(name[i + 1]) < 0xA0))
             return "cannot contain control characters";
     }
     if (name.front() == '.') return "cannot start with '.' (hidden names are wfhookd's own)";
