@@ -445,7 +445,7 @@ void Store::purge(const StoreConfig& config, std::int64_t stale_seconds, bool up
     if (!root) return;
     const std::int64_t now = realtime_ns() / 1'000'000'000;
     if (uploads) purge_uploads(root.get(), config.root, now, stale_seconds, 0);
-    if (config.trash_days == 0) return;
+    // With trash_days = 0 nothing stays: what an earlier setting left in the trash goes too.
     const int trash = openat(root.get(), std::string(kTrash).c_str(),
                              O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (trash < 0) return;
@@ -459,7 +459,8 @@ void Store::purge(const StoreConfig& config, std::int64_t stale_seconds, bool up
         // Entries are named <ms since the epoch>-<id>[-version][-n].
         long long ms = 0;
         if (e->d_name[0] == '.' || std::sscanf(e->d_name, "%lld-", &ms) != 1) continue;
-        if (now - ms / 1000 > std::int64_t(config.trash_days) * 86400) old.emplace_back(e->d_name);
+        if (config.trash_days == 0 || now - ms / 1000 > std::int64_t(config.trash_days) * 86400)
+            old.emplace_back(e->d_name);
     }
     for (const std::string& n : old) {
         if (remove_tree(dirfd(d), n))
