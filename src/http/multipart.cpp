@@ -17,21 +17,54 @@ bool starts_with_nocase(std::string_view s, std::string_view prefix) {
     return true;
 }
 
+bool is_space(char c) {
+    return c == ' ' || c == '\t';
+}
+
+std::string_view trim_front(std::string_view s) {
+    while (!s.empty() && is_space(s.front()))
+        s.remove_prefix(1);
+    return s;
+}
+
 } // namespace
 
+// RFC 7231 §3.1.1.1: type/subtype *( OWS ";" OWS name "=" ( token / quoted-string ) ), the
+// type and the parameter names case-insensitive.
 std::string multipart_boundary(std::string_view ct) {
-    if (!starts_with_nocase(ct, "multipart/form-data")) return {};
-    const auto at = ct.find("boundary=");
-    if (at == std::string_view::npos) return {};
-    std::string_view b = ct.substr(at + 9);
-    if (!b.empty() && b.front() == '"') {
-        b.remove_prefix(1);
-        b = b.substr(0, b.find('"'));
-    } else {
-        b = b.substr(0, b.find_first_of("; \t"));
+    constexpr std::string_view kType = "multipart/form-data";
+    if (!starts_with_nocase(ct, kType)) return {};
+    std::string_view rest = ct.substr(kType.size());
+    while (!(rest = trim_front(rest)).empty()) {
+        if (rest.front() != ';') return {}; // "multipart/form-dataX": another type
+        rest = trim_front(rest.substr(1));
+        const std::size_t eq = rest.find_first_of("=;");
+        if (eq == std::string_view::npos || rest[eq] == ';') { // a name without a value
+            rest = eq == std::string_view::npos ? std::string_view() : rest.substr(eq);
+            continue;
+        }
+        const std::string_view name = rest.substr(0, eq);
+        rest.remove_prefix(eq + 1);
+        std::string value;
+        if (!rest.empty() && rest.front() == '"') {
+            std::size_t i = 1;
+            for (; i < rest.size() && rest[i] != '"'; ++i) {
+                if (rest[i] == '\\' && i + 1 < rest.size()) ++i; // a quoted-pair
+                value.push_back(rest[i]);
+            }
+            if (i == rest.size()) return {}; // no closing quote
+            rest.remove_prefix(i + 1);
+        } else {
+            const std::size_t end = std::min(rest.find_first_of("; \t"), rest.size());
+            value.assign(rest.substr(0, end));
+            rest.remove_prefix(end);
+        }
+        if (name.size() == 8 && starts_with_nocase(name, "boundary")) {
+            if (value.empty() || value.size() > 70) return {}; // RFC 2046: 1-70 characters
+            return value;
+        }
     }
-    if (b.empty() || b.size() > 70) return {}; // RFC 2046: 1-70 characters
-    return std::string(b);
+    return {};
 }
 
 MultipartReader::MultipartReader(BodySource& body, std::string boundary)
