@@ -78,10 +78,11 @@ long MultipartReader::fail(std::string_view why) {
 
 bool MultipartReader::fill() {
     if (body_end_) return false;
-    const std::size_t old = buf_.size();
-    buf_.resize(old + kRead);
-    const long n = body_.read(buf_.data() + old, kRead);
-    buf_.resize(old + static_cast<std::size_t>(n > 0 ? n : 0));
+    // Read into a buffer of our own: growing buf_ by a whole read first would clear that much
+    // memory for every read, however few bytes it brings.
+    char chunk[kRead];
+    const long n = body_.read(chunk, sizeof chunk);
+    if (n > 0) buf_.append(chunk, static_cast<std::size_t>(n));
     if (n < 0) error_ = "the request body ended early";
     if (n <= 0) body_end_ = true;
     return n > 0;
