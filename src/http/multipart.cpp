@@ -9,6 +9,9 @@ namespace {
 
 constexpr std::size_t kMaxHeaders = 16 * 1024;
 constexpr std::size_t kRead = 64 * 1024;
+// A first part that names no file is held in memory while the parts after it are looked at
+// for one that does; one larger than this is taken as the document without looking further.
+constexpr std::size_t kMaxHeld = 1024 * 1024;
 
 bool starts_with_nocase(std::string_view s, std::string_view prefix) {
     if (s.size() < prefix.size()) return false;
@@ -88,9 +91,9 @@ bool MultipartReader::fill() {
     return n > 0;
 }
 
-// At a delimiter line (the first has no leading CRLF): past it and the part's headers.
+// At a delimiter line (the first has no leading CRLF): past it and the part's headers. false
+// at the closing delimiter (error_ empty) or when the body is not well-formed (error_ set).
 bool MultipartReader::start_part(bool& has_file) {
-    const std::string first(delimiter_.substr(2)); // "--boundary"
     if (!started_) {
         // The body starts with the delimiter (a preamble is allowed: skip to it).
         buf_.insert(0, "\r\n");
@@ -99,7 +102,10 @@ bool MultipartReader::start_part(bool& has_file) {
     std::size_t at;
     while ((at = buf_.find(delimiter_)) == std::string::npos) {
         if (buf_.size() > delimiter_.size()) buf_.erase(0, buf_.size() - delimiter_.size());
-        if (!fill()) return false;
+        if (!fill()) {
+            if (error_.empty()) error_ = "no multipart delimiter in the body";
+            return false;
+        }
     }
     buf_.erase(0, at + delimiter_.size());
     while (buf_.size() < 2 && fill()) {
@@ -107,7 +113,14 @@ bool MultipartReader::start_part(bool& has_file) {
     if (buf_.starts_with("--")) return false; // the closing delimiter: no more parts
     std::size_t end;
     while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
-        if (buf_.size() > kMaxHeaders || !fill()) return false;
+        if (buf_.size() > kMaxHeaders) {
+            error_ = "a multipart part's headers are too long";
+            return false;
+        }
+        if (!fill()) {
+            if (error_.empty()) error_ = "the multipart body ends inside a part's headers";
+            return false;
+        }
     }
     const std::string_view headers(buf_.data(), end);
     has_file = false;
@@ -124,24 +137,48 @@ bool MultipartReader::start_part(bool& has_file) {
     return true;
 }
 
+// Past the content of the part being read, to the delimiter after it (left at the front).
+bool MultipartReader::skip_part() {
+    std::size_t at;
+    while ((at = buf_.find(delimiter_)) == std::string::npos) {
+        if (buf_.size() > delimiter_.size()) buf_.erase(0, buf_.size() - delimiter_.size());
+        if (!fill()) {
+            if (error_.empty()) error_ = "a multipart part is not closed";
+            return false;
+        }
+    }
+    buf_.erase(0, at);
+    return true;
+}
+
 long MultipartReader::read(char* out, std::size_t size) {
     if (done_) return error_.empty() ? 0 : -1;
     if (!started_) {
-        // The first part naming a file; or the first part at all.
+        // The first part naming a file; or the first part when none does.
         bool has_file = false;
-        std::string first_part;
-        while (true) {
-            if (!start_part(has_file))
-                return fail(error_.empty() ? "no file in the multipart body" : error_);
-            if (has_file) break;
-            // Not a file: look further, but come back to nothing (a form field is not the
-            // document).
+        if (!start_part(has_file))
+            return fail(error_.empty() ? "no file in the multipart body" : error_);
+        if (!has_file) {
+            // Held while the parts after it are looked at, if it is not too large.
             std::size_t at;
-            while ((at = buf_.find(delimiter_)) == std::string::npos) {
-                if (buf_.size() > delimiter_.size()) buf_.erase(0, buf_.size() - delimiter_.size());
-                if (!fill()) return fail(error_.empty() ? "a multipart part is not closed" : error_);
+            while ((at = buf_.find(delimiter_)) == std::string::npos && buf_.size() <= kMaxHeld)
+                if (!fill())
+                    return fail(error_.empty() ? "a multipart part is not closed" : error_);
+            if (at != std::string::npos && at <= kMaxHeld) {
+                std::string first = buf_.substr(0, at);
+                buf_.erase(0, at);
+                for (;;) {
+                    if (!start_part(has_file)) {
+                        if (!error_.empty()) return fail(error_);
+                        // No part names a file: the first one is the document, then the end.
+                        buf_ = std::move(first);
+                        buf_ += delimiter_;
+                        break;
+                    }
+                    if (has_file) break;
+                    if (!skip_part()) return fail(error_);
+                }
             }
-            buf_.erase(0, at);
         }
     }
     // Content up to the next delimiter. Bytes that might begin it are held back.
@@ -154,14 +191,16 @@ long MultipartReader::read(char* out, std::size_t size) {
             if (n == 0) done_ = true; // at the delimiter: the part is over
             return static_cast<long>(n);
         }
-        const std::size_t safe = buf_.size() > delimiter_.size() ? buf_.size() - delimiter_.size() : 0;
+        const std::size_t safe =
+            buf_.size() > delimiter_.size() ? buf_.size() - delimiter_.size() : 0;
         if (safe > 0) {
             const std::size_t n = std::min(size, safe);
             std::memcpy(out, buf_.data(), n);
             buf_.erase(0, n);
             return static_cast<long>(n);
         }
-        if (!fill()) return fail(error_.empty() ? "the multipart body ends inside its file" : error_);
+        if (!fill())
+            return fail(error_.empty() ? "the multipart body ends inside its file" : error_);
     }
 }
 
