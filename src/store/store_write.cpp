@@ -303,6 +303,8 @@ Outcome Store::rename(const Item& item, std::string_view name) {
 Outcome Store::move(const Item& item, const Item& folder, bool numbered, Item& out) {
     if (config_.read_only) return Outcome::read_only;
     if (!folder.folder()) return Outcome::not_a_folder;
+    // Already there: nothing to do (renameat2 would find its own name taken).
+    if (item.row.parent == folder.row.id) return find(item.row.id, out);
     const auto [parent_path, name_view] = split_path(item.row.path);
     const std::string name(name_view);
     const Fd from = tree_.open_folder(parent_path);
