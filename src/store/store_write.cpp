@@ -97,6 +97,20 @@ bool sync_fd(int fd) {
     return fsync(fd) == 0;
 }
 
+// Whether a name is one entry of a folder. The *at calls below must never be handed a path: a
+// '/' would lead into a subfolder, or through a symbolic link out of the store. Callers check
+// names with name_problem; this is the store's own guard.
+bool one_component(std::string_view name) {
+    return !name.empty() && name.size() <= 255 && name != "." && name != ".." &&
+           name.find_first_of(std::string_view("/\0", 2)) == std::string_view::npos;
+}
+
+Outcome refuse_name(std::string_view name) {
+    log(Level::error, "store: refused a name of {} bytes that is not one path component",
+        name.size());
+    return Outcome::error;
+}
+
 } // namespace
 
 std::string name_problem(std::string_view name) {
@@ -136,6 +150,7 @@ Outcome Store::place(const Item& folder, std::string_view name, bool numbered, b
                      Item& out) {
     if (config_.read_only) return Outcome::read_only;
     if (!folder.folder()) return Outcome::not_a_folder;
+    if (!one_component(name)) return refuse_name(name);
     const Fd dir = tree_.open_folder(folder.row.path);
     if (!dir) return from_errno(errno);
     std::string candidate(name);
@@ -276,6 +291,7 @@ Outcome Store::replace_content(const Item& file, ByteSource& body, std::uint64_t
 
 Outcome Store::rename(const Item& item, std::string_view name) {
     if (config_.read_only) return Outcome::read_only;
+    if (!one_component(name)) return refuse_name(name);
     const auto [parent_path, old_name] = split_path(item.row.path);
     const Fd dir = tree_.open_folder(parent_path);
     if (!dir) return from_errno(errno);
