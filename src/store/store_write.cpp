@@ -54,13 +54,18 @@ Outcome from_errno(int err) {
 std::string numbered_name(std::string_view name, int n) {
     const auto dot = name.rfind('.');
     std::string_view base = dot == std::string_view::npos || dot == 0 ? name : name.substr(0, dot);
-    const std::string_view ext = base.size() == name.size() ? std::string_view() : name.substr(dot);
+    std::string_view ext = base.size() == name.size() ? std::string_view() : name.substr(dot);
     const std::string suffix = fmt::format(" ({})", n);
+    // An "extension" too long to leave room for the number and the name is part of the name.
+    if (suffix.size() + ext.size() >= 255) {
+        base = name;
+        ext = {};
+    }
     while (base.size() + suffix.size() + ext.size() > 255 && !base.empty()) {
-        base.remove_suffix(1);
+        // Drop the last character: its continuation bytes, then its first byte.
         while (!base.empty() && (static_cast<unsigned char>(base.back()) & 0xC0) == 0x80)
-            base.remove_suffix(1); // a continuation byte: drop the whole character
-        if (!base.empty() && static_cast<unsigned char>(base.back()) >= 0xC0) base.remove_suffix(1);
+            base.remove_suffix(1);
+        if (!base.empty()) base.remove_suffix(1);
     }
     return std::string(base) + suffix + std::string(ext);
 }
@@ -92,15 +97,32 @@ bool sync_fd(int fd) {
     return fsync(fd) == 0;
 }
 
+// Whether a name is one entry of a folder. The *at calls below must never be handed a path: a
+// '/' would lead into a subfolder, or through a symbolic link out of the store. Callers check
+// names with name_problem; this is the store's own guard.
+bool one_component(std::string_view name) {
+    return !name.empty() && name.size() <= 255 && name != "." && name != ".." &&
+           name.find_first_of(std::string_view("/\0", 2)) == std::string_view::npos;
+}
+
+Outcome refuse_name(std::string_view name) {
+    log(Level::error, "store: refused a name of {} bytes that is not one path component",
+        name.size());
+    return Outcome::error;
+}
+
 } // namespace
 
 std::string name_problem(std::string_view name) {
     if (name.empty() || name.size() > 255) return "must be 1 to 255 bytes";
     if (name == "." || name == "..") return "cannot be \".\" or \"..\"";
     if (!is_valid_utf8(name)) return "must be valid UTF-8";
-    for (const char c : name) {
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        const auto c = static_cast<unsigned char>(name[i]);
         if (c == '/') return "cannot contain '/'";
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F)
+        // C0, DEL, and C1 (U+0080-U+009F: 0xC2 0x80-0x9F in valid UTF-8).
+        if (c < 0x20 || c == 0x7F ||
+            (c == 0xC2 && i + 1 < name.size() && static_cast<unsigned char>(name[i + 1]) < 0xA0))
             return "cannot contain control characters";
     }
     if (name.front() == '.') return "cannot start with '.' (hidden names are wfhookd's own)";
@@ -128,6 +150,7 @@ Outcome Store::place(const Item& folder, std::string_view name, bool numbered, b
                      Item& out) {
     if (config_.read_only) return Outcome::read_only;
     if (!folder.folder()) return Outcome::not_a_folder;
+    if (!one_component(name)) return refuse_name(name);
     const Fd dir = tree_.open_folder(folder.row.path);
     if (!dir) return from_errno(errno);
     std::string candidate(name);
@@ -163,16 +186,21 @@ Outcome Store::create_folder(const Item& folder, std::string_view name, Item& ou
 }
 
 // Puts `name` (in the folder `from_dir`) into the trash: a folder of its own per entry,
-// `<ms>-<id>[-version]/`, with the item under its own name and `.wfhookd-origin` saying where
+// `<ms>-<id>[-version][-n]/`, with the item under its own name and `.wfhookd-origin` saying where
 // it came from (docs/operations.md: restoring is one mv). A version is a hard link to the old
 // content, which stays in place until the new content replaces it.
 Outcome Store::to_trash(const Item& item, int from_dir, const std::string& name, bool version) {
     mkdirat(tree_.root_fd(), std::string(kTrash).c_str(), 0750);
     const Fd trash = tree_.open_folder(kTrash);
     if (!trash) return from_errno(errno);
-    const std::string entry = fmt::format("{}-{}{}", realtime_ns() / 1'000'000, item.row.id,
-                                          version ? "-version" : "");
-    if (mkdirat(trash.get(), entry.c_str(), 0750) != 0) return from_errno(errno);
+    // Two versions of one file within a millisecond (two uploads at once) get "-2", "-3"...
+    const std::string base =
+        fmt::format("{}-{}{}", realtime_ns() / 1'000'000, item.row.id, version ? "-version" : "");
+    std::string entry = base;
+    for (int n = 2; mkdirat(trash.get(), entry.c_str(), 0750) != 0; ++n) {
+        if (errno != EEXIST || n > kMaxNumbered) return from_errno(errno);
+        entry = fmt::format("{}-{}", base, n);
+    }
     const Fd e(openat(trash.get(), entry.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!e) return from_errno(errno);
     {
@@ -263,6 +291,7 @@ Outcome Store::replace_content(const Item& file, ByteSource& body, std::uint64_t
 
 Outcome Store::rename(const Item& item, std::string_view name) {
     if (config_.read_only) return Outcome::read_only;
+    if (!one_component(name)) return refuse_name(name);
     const auto [parent_path, old_name] = split_path(item.row.path);
     const Fd dir = tree_.open_folder(parent_path);
     if (!dir) return from_errno(errno);
@@ -290,6 +319,8 @@ Outcome Store::rename(const Item& item, std::string_view name) {
 Outcome Store::move(const Item& item, const Item& folder, bool numbered, Item& out) {
     if (config_.read_only) return Outcome::read_only;
     if (!folder.folder()) return Outcome::not_a_folder;
+    // Already there: nothing to do (renameat2 would find its own name taken).
+    if (item.row.parent == folder.row.id) return find(item.row.id, out);
     const auto [parent_path, name_view] = split_path(item.row.path);
     const std::string name(name_view);
     const Fd from = tree_.open_folder(parent_path);
@@ -340,6 +371,7 @@ Outcome Store::folder_at(std::string_view path, Item& out) {
     Item folder;
     if (find(kRootId, folder) != Outcome::ok) return Outcome::error;
     std::size_t start = 0;
+    int again = 0;
     while (start < path.size()) {
         std::size_t end = path.find('/', start);
         if (end == std::string_view::npos) end = path.size();
@@ -357,11 +389,14 @@ Outcome Store::folder_at(std::string_view path, Item& out) {
             if (!it->folder) return Outcome::not_a_folder;
             if (find(it->id, next) != Outcome::ok) return Outcome::error;
         } else if (const Outcome o = create_folder(folder, part, next); o != Outcome::ok) {
-            if (o != Outcome::exists) return o;
-            continue; // made by someone else meanwhile: look for this part again
+            // Made by someone else meanwhile: look at the same part again. Still not listed
+            // (a link, a FIFO, a hidden name: nothing the store shows), it is in the way.
+            if (o != Outcome::exists || ++again > 2) return o;
+            continue;
         }
         folder = std::move(next);
         start = end + 1;
+        again = 0;
     }
     out = std::move(folder);
     return Outcome::ok;
@@ -428,7 +463,7 @@ void Store::purge(const StoreConfig& config, std::int64_t stale_seconds, bool up
     if (!root) return;
     const std::int64_t now = realtime_ns() / 1'000'000'000;
     if (uploads) purge_uploads(root.get(), config.root, now, stale_seconds, 0);
-    if (config.trash_days == 0) return;
+    // With trash_days = 0 nothing stays: what an earlier setting left in the trash goes too.
     const int trash = openat(root.get(), std::string(kTrash).c_str(),
                              O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (trash < 0) return;
@@ -439,10 +474,11 @@ void Store::purge(const StoreConfig& config, std::int64_t stale_seconds, bool up
     }
     std::vector<std::string> old;
     while (const dirent* e = readdir(d)) {
-        // Entries are named <ms since the epoch>-<id>[-version].
+        // Entries are named <ms since the epoch>-<id>[-version][-n].
         long long ms = 0;
         if (e->d_name[0] == '.' || std::sscanf(e->d_name, "%lld-", &ms) != 1) continue;
-        if (now - ms / 1000 > std::int64_t(config.trash_days) * 86400) old.emplace_back(e->d_name);
+        if (config.trash_days == 0 || now - ms / 1000 > std::int64_t(config.trash_days) * 86400)
+            old.emplace_back(e->d_name);
     }
     for (const std::string& n : old) {
         if (remove_tree(dirfd(d), n))
