@@ -392,6 +392,23 @@ const KeyProbe kProbes[] = {
     {"store", "max_upload_size", "10m", "0"},
     {"store", "trash_days", "0", "x"},
     {"store", "audit_file", "@DIR@/changes.jsonl", "relative/audit"},
+    {"oauth2", "client_id", "workfront", "with space"},
+    {"oauth2", "client_secret_file", "@DIR@/link-secret", "@DIR@/short-secret"},
+    {"oauth2", "redirect_uri", "https://acme.my.workfront.com/oauth2/callback",
+     "http://acme.example.com/callback"},
+    {"oauth2", "access_token_ttl", "15m", "0"},
+    {"oauth2", "refresh_token_ttl", "90d", "3651d"},
+    {"oauth2", "code_ttl", "60", "2h"},
+    {"oauth2", "user_header", "HTTP_X_REMOTE_USER", "remote-user"},
+    {"oauth2", "database", "@DIR@/tokens.sqlite", "relative/tokens.sqlite"},
+};
+
+// The keys [oauth2] needs; a probed key replaces its line.
+const std::pair<std::string_view, std::string_view> kOAuth2Base[] = {
+    {"client_id", "workfront"},
+    {"client_secret_file", "@DIR@/link-secret"},
+    {"redirect_uri", "https://acme.my.workfront.com/oauth2/callback"},
+    {"database", "@DIR@/oauth2.sqlite"},
 };
 
 // The keys a store needs, with files of the fixture directory; a probed key replaces its line.
@@ -410,6 +427,12 @@ std::string probe_config(const KeyProbe& p, const std::string& value) {
     }
     if (p.section == "action:NAME") {
         return kAuth + "[action:t]\n" + (p.key == "type" ? "" : "type = noop\n") + line;
+    }
+    if (p.section == "oauth2") {
+        std::string text = kAuth + "[oauth2]\n" + line;
+        for (const auto& [key, v] : kOAuth2Base)
+            if (key != p.key) text += std::string(key) + " = " + std::string(v) + "\n";
+        return text;
     }
     if (p.section == "store") {
         std::string text = kAuth + "[store]\n" + line;
