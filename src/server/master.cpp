@@ -1,6 +1,7 @@
 #include "server/master.hpp"
 
 #include "api/router.hpp"
+#include "oauth2/commands.hpp"
 #include "server/sd_notify.hpp"
 #include "server/worker.hpp"
 #include "store/maintenance.hpp"
@@ -106,6 +107,7 @@ int Master::run() {
             enforce_deadlines(now);
             if (now >= next_housekeeping_ns_) {
                 store_housekeeping(current_.config->store);
+                oauth2_housekeeping(current_.config->oauth2);
                 next_housekeeping_ns_ = monotonic_ns() + kHousekeepingSeconds * 1'000'000'000LL;
             }
             if (!maintain_pool(now)) {
@@ -150,8 +152,8 @@ void Master::spawn(std::int64_t now) {
         next_spawn_ns_ = now + 1'000'000'000;
         return;
     }
-    WorkerArgs args{current_.config, sb_,       slot,       listener_.fd, current_.action_index,
-                    getpid(),        handoff_[0], handoff_[1]};
+    WorkerArgs args{current_.config,       sb_,      slot,        listener_.fd,
+                    current_.action_index, getpid(), handoff_[0], handoff_[1]};
     const pid_t pid = fork();
     if (pid == 0) run_worker(args);
     if (pid < 0) {
@@ -246,6 +248,8 @@ void Master::reload() {
     }
     if (std::string error; r.config != nullptr && !prepare_store(r.config->store, false, error))
         r.errors.push_back(fmt::format("{}: [store]: {}", config_path_, error));
+    if (std::string error; r.config != nullptr && !prepare_oauth2(*r.config, error))
+        r.errors.push_back(fmt::format("{}: {}", config_path_, error));
     std::vector<int> action_index;
     if (r.config != nullptr && r.errors.empty()) {
         // The status table keeps every action name seen since the start; once it is full, a

@@ -1,5 +1,7 @@
 #include "store/maintenance.hpp"
 
+#include "util/fs.hpp"
+
 #include "store/store.hpp"
 #include "store/thumbnail.hpp"
 #include "util/clock.hpp"
@@ -12,25 +14,7 @@
 
 namespace wfhookd {
 
-namespace {
-
-// mkdir -p, with `mode` for what it creates.
-bool make_dirs(const std::string& dir, std::string& error, mode_t mode = 0750) {
-    std::string path;
-    std::size_t pos = 0;
-    while (pos != std::string::npos) {
-        pos = dir.find('/', pos + 1);
-        path = dir.substr(0, pos);
-        if (path.empty()) continue;
-        if (mkdir(path.c_str(), mode) != 0 && errno != EEXIST) {
-            error = path + ": " + std::strerror(errno);
-            return false;
-        }
-    }
-    return true;
-}
-
-} // namespace
+namespace {} // namespace
 
 bool prepare_store(const StoreConfig& config, bool at_start, std::string& error) {
     if (!config.enabled) return true;

@@ -2,7 +2,9 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fcntl.h>
+#include <sys/stat.h>
 
 namespace wfhookd {
 
@@ -39,6 +41,21 @@ int rename_new_at(int from_dir, const char* from, int to_dir, const char* to) {
 
 int rename_new(const std::string& from, const std::string& to) {
     return rename_new_at(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str());
+}
+
+bool make_dirs(const std::string& dir, std::string& error, mode_t mode) {
+    std::string path;
+    std::size_t pos = 0;
+    while (pos != std::string::npos) {
+        pos = dir.find('/', pos + 1);
+        path = dir.substr(0, pos);
+        if (path.empty()) continue;
+        if (mkdir(path.c_str(), mode) != 0 && errno != EEXIST) {
+            error = path + ": " + std::strerror(errno);
+            return false;
+        }
+    }
+    return true;
 }
 
 } // namespace wfhookd

@@ -48,4 +48,7 @@ int sync_directory(const std::string& dir);
 int rename_new(const std::string& from, const std::string& to);
 int rename_new_at(int from_dir, const char* from, int to_dir, const char* to);
 
+// mkdir -p, with `mode` for what it creates; false with `error` naming the path.
+bool make_dirs(const std::string& dir, std::string& error, mode_t mode = 0750);
+
 } // namespace wfhookd
