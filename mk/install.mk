@@ -91,6 +91,17 @@ install: $(BUILD)/wfhookd
 	    (umask 027 && head -c 48 /dev/urandom | base64 >"$(SYSCONFDIR)/wfhookd/link-secret") && \
 	    { getent group wfhookd >/dev/null && chgrp wfhookd "$(SYSCONFDIR)/wfhookd/link-secret" || true; }; \
 	fi
+	@if [ -z "$(DESTDIR)" ] && [ ! -e "$(SYSCONFDIR)/wfhookd/oauth2-client-secret" ]; then \
+	    echo "  CREATE  $(SYSCONFDIR)/wfhookd/oauth2-client-secret (random, mode 0640)"; \
+	    (umask 027 && head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' \
+	        >"$(SYSCONFDIR)/wfhookd/oauth2-client-secret") && \
+	    { getent group wfhookd >/dev/null && chgrp wfhookd "$(SYSCONFDIR)/wfhookd/oauth2-client-secret" || true; }; \
+	fi
+	@if [ -z "$(DESTDIR)" ] && [ ! -e "$(SYSCONFDIR)/wfhookd/htpasswd" ]; then \
+	    echo "  CREATE  $(SYSCONFDIR)/wfhookd/htpasswd (empty: add the people who may connect Workfront)"; \
+	    install -m 0640 /dev/null "$(SYSCONFDIR)/wfhookd/htpasswd" && \
+	    { getent group www-data >/dev/null && chgrp www-data "$(SYSCONFDIR)/wfhookd/htpasswd" || true; }; \
+	fi
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/wfhookd $(DESTDIR)$(MANDIR)/man8/wfhookd.8 \

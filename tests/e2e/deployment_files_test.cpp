@@ -55,7 +55,7 @@ BOOST_AUTO_TEST_CASE(the_sample_config_lists_every_key_with_its_default) {
     std::multimap<std::string, std::string> lines;
     std::istringstream in(sample);
     std::string line, section;
-    const std::regex header(R"(^#?\[([a-z]+)(:[A-Za-z0-9_.-]+)?\]$)");
+    const std::regex header(R"(^#?\[([a-z0-9]+)(:[A-Za-z0-9_.-]+)?\]$)");
     const std::regex setting(R"(^#?([a-z_]+ = .*)$)");
     std::smatch m;
     while (std::getline(in, line)) {
@@ -86,9 +86,12 @@ BOOST_AUTO_TEST_CASE(the_sample_config_passes_wfhookd_t_as_shipped_and_with_ever
     TempDir dir;
     dir.write("api-keys", "0123456789abcdef0123456789abcdef\n", 0640);
     dir.write("link-secret", "0123456789abcdef0123456789abcdef0123456789\n", 0640);
+    dir.write("oauth2-client-secret", "0123456789abcdef0123456789abcdef0123456789\n", 0640);
     std::string sample = read_file(sample_path());
     sample = replace_all(sample, "/etc/wfhookd/api-keys", dir.file("api-keys"));
     sample = replace_all(sample, "/etc/wfhookd/link-secret", dir.file("link-secret"));
+    sample = replace_all(sample, "/etc/wfhookd/oauth2-client-secret",
+                         dir.file("oauth2-client-secret"));
     sample = replace_all(sample, "/srv/wfhookd", dir.file("srv"));
     sample = replace_all(sample, "/var/cache/wfhookd", dir.file("cache"));
     const Check shipped = check_config(dir, sample);
@@ -100,7 +103,8 @@ BOOST_AUTO_TEST_CASE(the_sample_config_passes_wfhookd_t_as_shipped_and_with_ever
     dir.write("state/review/.keep", "");
     sample = replace_all(sample, "/var/lib/wfhookd", dir.file("state"));
     sample = replace_all(sample, "/usr/share/wfhookd/examples", source_dir() + "/examples");
-    sample = std::regex_replace(sample, std::regex(R"((^|\n)#([a-z_]+ = |\[action:))"), "$1$2");
+    sample = std::regex_replace(
+        sample, std::regex(R"((^|\n)#([a-z_0-9]+ = |\[action:|\[oauth2\]))"), "$1$2");
     // The two download modes exclude each other: keep the X-Sendfile example.
     sample = replace_all(sample, "\naccel_redirect = ", "\n#accel_redirect = ");
     const Check all = check_config(dir, sample);
