@@ -8,6 +8,7 @@
 //   NULL it returns (SIGSEGV in the worker; the master replaces it, see docs/operations.md):
 //   inputs that reach it are skipped.
 #include "server/fcgi_adapter.hpp"
+#include "server/fcgi_gate.hpp"
 
 #include <algorithm>
 #include <csignal>
@@ -89,28 +90,43 @@ bool skip_input(const std::uint8_t* data, std::size_t size) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (skip_input(data, size)) return -1; // see above
+    // As a worker does: the gate scans what arrived; a request it lets through is handed to
+    // libfcgi, its scanned start through the pipe and the rest (a body that streams) from the
+    // socket.
+    wfhookd::RequestScanner scanner({4096, 4096});
+    const std::size_t taken = scanner.feed(reinterpret_cast<const char*>(data), size);
+    if (!scanner.ready()) return 0;
+    const std::size_t head = scanner.complete() ? taken : scanner.params_end();
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) std::abort();
-    // Inputs are small (max_len), so the whole input fits in the socket buffer.
-    const int one_ms = 1000;
-    timeval tv{0, one_ms * 50};
+    // Inputs are small (max_len), so the rest fits in the socket buffer.
+    timeval tv{0, 50'000};
     setsockopt(sv[1], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(sv[1], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    if (size > 0 && write(sv[0], data, size) != static_cast<ssize_t>(size)) std::abort();
+    if (size > head && write(sv[0], data + head, size - head) != static_cast<ssize_t>(size - head))
+        std::abort();
     shutdown(sv[0], SHUT_WR);
 
-    static wfhookd::FcgiAdapter adapter;
+    static wfhookd::FcgiAdapter adapter("REMOTE_USER", 1 << 16);
     wfhookd::Request req;
-    if (adapter.read_request(sv[1], 4096, req)) {
-        // Touch every view the adapter produced (ASan checks they point at live memory).
+    std::string_view conflict;
+    if (adapter.begin(sv[1], std::string_view(reinterpret_cast<const char*>(data), head),
+                      scanner.complete(), req, conflict)) {
+        // Touch every view the adapter produced (ASan checks they point at live memory), and
+        // read the body as an upload would.
         std::size_t sum = req.method.size() + req.path.size() + req.query.size() +
-                          req.api_key.size() + req.username.size() + req.body.size();
+                          req.api_key.size() + req.username.size() + req.authorization.size() +
+                          req.remote_user.size() + conflict.size();
         for (const char c : req.query)
             sum += static_cast<unsigned char>(c);
+        char buf[512];
+        for (long n; (n = adapter.read(buf, sizeof buf)) > 0;)
+            sum += static_cast<std::size_t>(n);
         wfhookd::Response res;
         res.set_error(400, std::to_string(sum));
-        adapter.finish(req, res);
+        adapter.finish(req, res, scanner.keep_conn());
     }
     close(sv[0]);
+    close(sv[1]);
     return 0;
 }

@@ -8,15 +8,17 @@
 FUZZ_SECONDS ?= 60
 FUZZ_CXX ?= clang++
 FUZZ_DIR := build/fuzz
-FUZZERS := query router fcgi
+FUZZERS := query router fcgi gate multipart
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CXXFLAGS := -std=c++20 -g -O1 -Wall -Wextra -Werror $(FUZZ_SAN) -DWFHOOKD_VERSION='"$(VERSION)"' \
-	-Isrc -Itests -MMD -MP
+	-Isrc -Itests -MMD -MP $(STORE_CFLAGS)
 # Per-fuzzer options: libfcgi 2.4.2 leaks on FastCGI management records (not our code).
 FUZZ_OPTS_fcgi := -detect_leaks=0 -max_len=8192
 FUZZ_ENV_fcgi := ASAN_OPTIONS=detect_leaks=0
 FUZZ_OPTS_router := -max_len=4096
 FUZZ_OPTS_query := -max_len=4096
+FUZZ_OPTS_gate := -max_len=16384
+FUZZ_OPTS_multipart := -max_len=8192
 
 FUZZ_LIB_OBJS := $(LIB_SRCS:%.cpp=$(FUZZ_DIR)/%.o) $(FUZZ_DIR)/tests/support/json_check.o
 
