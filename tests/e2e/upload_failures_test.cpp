@@ -125,9 +125,43 @@ BOOST_AUTO_TEST_CASE(a_client_that_hangs_up_mid_upload_changes_nothing) {
     BOOST_TEST(WriteStack::names_in(t.root()) == (std::vector<std::string>{".keep", "draft.docx"}),
                boost::test_tools::per_element());
     BOOST_TEST(t.audit_lines().size() == 2u); // uploadInit and the first upload
+    t.restart();
+    BOOST_TEST(t.leftovers().empty());
+    BOOST_TEST(t.download(id) == WriteStack::expect(old.sha256(), old.length));
     const Content next{33, 100};
     BOOST_TEST(t.upload(id, next).response.body == kUploaded);
     BOOST_TEST(t.download(id) == WriteStack::expect(next.sha256(), next.length));
+}
+
+// A client that stops sending mid-body: the worker waits io_timeout for more, then gives the
+// upload up (a stalled client never holds a worker), answering in the upload vocabulary.
+BOOST_AUTO_TEST_CASE(a_stalled_upload_frees_its_worker_at_io_timeout) {
+    WriteOptions o;
+    o.server = "workers = 2\nstatus = yes\nio_timeout = 1\n";
+    WriteStack t(o);
+    const std::string id = t.upload_init("/", "stalled.bin").at("id").text;
+    const Content old{35, 5000};
+    BOOST_TEST_REQUIRE(t.upload(id, old).response.body == kUploaded);
+    StreamRequest r = t.upload_request(id, Content{36, 8 * kMiB});
+    PauseAt pause(2 * kMiB);
+    r.progress = [&](std::uint64_t sent) { pause(sent); };
+    auto upload = std::async(std::launch::async, [&] { return t.stream(r); });
+    BOOST_TEST_REQUIRE(pause.wait_reached());
+    pid_t worker = 0;
+    BOOST_TEST_REQUIRE(wait_until([&] {
+        worker = t.upload_worker();
+        return worker != 0 && t.temp_bytes(worker) > 0;
+    }));
+    // Still paused: the worker lets go by itself.
+    BOOST_TEST(wait_until([&] { return t.upload_worker() == 0; }, 10s));
+    BOOST_TEST(process_alive(worker));
+    pause.release();
+    const StreamResult stalled = upload.get();
+    BOOST_TEST(stalled.response.status == 400, stalled.response.body);
+    BOOST_TEST(stalled.response.body.starts_with(R"({"result":"fail","status":"error",)"),
+               stalled.response.body);
+    BOOST_TEST(t.download(id) == WriteStack::expect(old.sha256(), old.length));
+    BOOST_TEST(t.leftovers().empty());
 }
 
 // A store on a 64 KiB tmpfs: an upload that does not fit is refused with 500 and the upload
@@ -153,6 +187,9 @@ BOOST_AUTO_TEST_CASE(a_full_store_refuses_the_upload_and_keeps_the_old_content) 
                        boost::test_tools::per_element());
         }
     }
+    t.restart();
+    BOOST_TEST(t.leftovers().empty());
+    BOOST_TEST(t.download(id) == WriteStack::expect(old.sha256(), old.length));
     // What the refused uploads took is free again: two more files of 16 KiB fit.
     for (const char* name : {"more.txt", "even more.txt"}) {
         const std::string more = t.upload_init("/", name).at("id").text;
