@@ -286,6 +286,31 @@ BOOST_AUTO_TEST_CASE(old_trash_is_purged_at_start) {
             BOOST_TEST(file_exists(t.trash() + "/" + e + "/.wfhookd-origin"), e);
 }
 
+// The running master purges too, every minute (kHousekeepingSeconds): an entry that ages past
+// trash_days while the service runs goes without a restart. (The one test here that waits
+// that long.)
+BOOST_AUTO_TEST_CASE(old_trash_is_purged_by_the_running_master) {
+    WriteOptions o;
+    o.store = "trash_days = 1\n";
+    WriteStack t(o);
+    std::vector<std::string> entries;
+    for (const char* name : {"aged.txt", "fresh.txt"}) {
+        const std::string id = t.upload_init("/", name).at("id").text;
+        BOOST_TEST_REQUIRE(t.call("PUT", "/wf/delete?id=" + id).status == 200);
+        const std::vector<std::string> e = trash_entries(t, id);
+        BOOST_TEST_REQUIRE(e.size() == 1u);
+        entries.push_back(e[0]);
+    }
+    const std::string aged =
+        std::to_string(now_ms() - 2 * 86'400'000) + entries[0].substr(entries[0].find('-'));
+    BOOST_TEST_REQUIRE(
+        std::rename((t.trash() + "/" + entries[0]).c_str(), (t.trash() + "/" + aged).c_str()) == 0);
+    BOOST_TEST(wait_until([&] { return !file_exists(t.trash() + "/" + aged); }, 75s, 100ms));
+    BOOST_TEST(t.wfhookd.process().running()); // the same master, never restarted
+    BOOST_TEST(t.wfhookd.log_count("purged " + aged + " from the trash") == 1);
+    BOOST_TEST(file_exists(t.trash() + "/" + entries[1] + "/fresh.txt"));
+}
+
 // Restoring (the trash entry's item moved back to where .wfhookd-origin says, then
 // `wfhookd --reindex`): the item is back under its old id, with its content.
 BOOST_AUTO_TEST_CASE(a_restored_item_keeps_its_id) {
