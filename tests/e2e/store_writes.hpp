@@ -1,6 +1,7 @@
 // What the end-to-end tests of the store's write side share (upload_test.cpp,
-// store_changes_test.cpp, thumbnail_test.cpp): a store behind nginx, the calls a Workfront
-// client makes, and looks at the store's folder on disk (trash, leftovers of uploads).
+// upload_failures_test.cpp, store_changes_test.cpp, thumbnail_test.cpp): a store behind nginx,
+// the calls a Workfront client makes, and looks at the store's folder on disk (the trash,
+// what uploads leave).
 #pragma once
 
 #include "support/http_stream.hpp"
@@ -27,9 +28,9 @@ namespace wftest::writes {
 
 inline constexpr std::uint64_t kMiB = 1 << 20;
 
-// The names a user may give a file (store_test.cpp's list): spaces, URL and shell
-// metacharacters, quotes, emoji; and two that are no valid name (a control character, bytes
-// that are not UTF-8), with the reason uploadInit gives.
+// The names a user may give a file (the valid ones of store_test.cpp's list): spaces, URL and
+// shell metacharacters, quotes, emoji. Then names uploadInit refuses (store_test.cpp's
+// control character and non-UTF-8 bytes, a hidden name, a slash), with the reason it gives.
 inline const std::vector<std::string> kHostileNames = {
     "with space.txt",
     "100% sure.txt",
