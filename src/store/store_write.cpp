@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -111,6 +112,31 @@ Outcome refuse_name(std::string_view name) {
     return Outcome::error;
 }
 
+// One change at a time in the whole store, across the workers: an flock on the root, opened
+// anew each time (descriptors from before the fork share one open file description, and
+// flock would not tell the workers apart). Under it a change looks its item up again by id:
+// an upload that streamed for minutes lands in the item as it is now (renamed or moved:
+// there; deleted: nowhere), and two requests never act on one item at the same time. Held
+// for a rename and a few fsyncs, never while a body streams in. Where flock is refused the
+// change goes ahead without it.
+class ChangeLock {
+public:
+    explicit ChangeLock(const std::string& root)
+        : fd_(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+        if (fd_)
+            while (flock(fd_.get(), LOCK_EX) != 0 && errno == EINTR) {
+            }
+    }
+
+private:
+    Fd fd_; // closed: unlocked
+};
+
+// An item looked up again under the lock: anything but an error is "gone".
+Outcome current(Outcome found) {
+    return found == Outcome::ok || found == Outcome::error ? found : Outcome::not_found;
+}
+
 } // namespace
 
 std::string name_problem(std::string_view name) {
@@ -131,7 +157,8 @@ std::string name_problem(std::string_view name) {
 
 bool Store::index_new(const Item& folder, const std::string& name, int folder_fd, bool is_folder,
                       Item& out) {
-    out.row = IndexRow{new_id(), folder.row.id, join_path(folder.row.path, name), name, is_folder, 0};
+    out.row =
+        IndexRow{new_id(), folder.row.id, join_path(folder.row.path, name), name, is_folder, 0};
     if (fstatat(folder_fd, name.c_str(), &out.st, AT_SYMLINK_NOFOLLOW) != 0) return false;
     out.row.ino = out.st.st_ino;
     if (xattrs_ && !Tree::write_id(folder_fd, name, out.row.id) &&
@@ -146,9 +173,12 @@ bool Store::index_new(const Item& folder, const std::string& name, int folder_fd
     return ok;
 }
 
-Outcome Store::place(const Item& folder, std::string_view name, bool numbered, bool folder_kind,
+Outcome Store::place(const Item& given, std::string_view name, bool numbered, bool folder_kind,
                      Item& out) {
     if (config_.read_only) return Outcome::read_only;
+    const ChangeLock lock(config_.root);
+    Item folder;
+    if (const Outcome o = current(find(given.row.id, folder)); o != Outcome::ok) return o;
     if (!folder.folder()) return Outcome::not_a_folder;
     if (!one_component(name)) return refuse_name(name);
     const Fd dir = tree_.open_folder(folder.row.path);
@@ -162,8 +192,10 @@ Outcome Store::place(const Item& folder, std::string_view name, bool numbered, b
         } else {
             const Fd f(openat(dir.get(), candidate.c_str(),
                               O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640));
-            if (!f) err = errno;
-            else if (!sync_fd(f.get())) err = errno;
+            if (!f)
+                err = errno;
+            else if (!sync_fd(f.get()))
+                err = errno;
         }
         if (err == 0) break;
         if (err != EEXIST || !numbered || n >= kMaxNumbered) return from_errno(err);
@@ -193,25 +225,35 @@ Outcome Store::to_trash(const Item& item, int from_dir, const std::string& name,
     mkdirat(tree_.root_fd(), std::string(kTrash).c_str(), 0750);
     const Fd trash = tree_.open_folder(kTrash);
     if (!trash) return from_errno(errno);
-    // Two versions of one file within a millisecond (two uploads at once) get "-2", "-3"...
-    const std::string base =
-        fmt::format("{}-{}{}", realtime_ns() / 1'000'000, item.row.id, version ? "-version" : "");
-    std::string entry = base;
-    for (int n = 2; mkdirat(trash.get(), entry.c_str(), 0750) != 0; ++n) {
-        if (errno != EEXIST || n > kMaxNumbered) return from_errno(errno);
-        entry = fmt::format("{}-{}", base, n);
+    // The same item trashed twice within a millisecond (two uploads to it): the next free
+    // millisecond, rather than "exists".
+    std::int64_t ms = realtime_ns() / 1'000'000;
+    std::string entry;
+    for (int tries = 0;; ++tries, ++ms) {
+        entry = fmt::format("{}-{}{}", ms, item.row.id, version ? "-version" : "");
+        if (mkdirat(trash.get(), entry.c_str(), 0750) == 0) break;
+        if (errno != EEXIST || tries >= 1000) return from_errno(errno);
     }
+    // An entry whose item did not arrive is taken down again: the trash never holds an
+    // origin without its item.
+    const auto abandon = [&](int fd, int err) {
+        if (fd >= 0) unlinkat(fd, ".wfhookd-origin", 0);
+        unlinkat(trash.get(), entry.c_str(), AT_REMOVEDIR);
+        return from_errno(err);
+    };
     const Fd e(openat(trash.get(), entry.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!e) return from_errno(errno);
+    if (!e) return abandon(-1, errno);
     {
-        const Fd origin(openat(e.get(), ".wfhookd-origin", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640));
+        const Fd origin(
+            openat(e.get(), ".wfhookd-origin", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640));
         const std::string text = item.row.path + "\n";
         if (!origin || !write_all(origin.get(), text) || !sync_fd(origin.get()))
-            return from_errno(errno);
+            return abandon(e.get(), errno);
     }
-    const int rc = version ? linkat(from_dir, name.c_str(), e.get(), name.c_str(), 0)
-                           : renameat2(from_dir, name.c_str(), e.get(), name.c_str(), RENAME_NOREPLACE);
-    if (rc != 0) return from_errno(errno);
+    const int rc = version
+                       ? linkat(from_dir, name.c_str(), e.get(), name.c_str(), 0)
+                       : renameat2(from_dir, name.c_str(), e.get(), name.c_str(), RENAME_NOREPLACE);
+    if (rc != 0) return abandon(e.get(), errno);
     if (!sync_fd(e.get()) || !sync_fd(trash.get()) || !sync_fd(from_dir)) return from_errno(errno);
     return Outcome::ok;
 }
@@ -221,8 +263,7 @@ Outcome Store::replace_content(const Item& file, ByteSource& body, std::uint64_t
     written = 0;
     if (config_.read_only) return Outcome::read_only;
     if (file.folder()) return Outcome::not_a_folder;
-    const auto [parent_path, name_view] = split_path(file.row.path);
-    const std::string name(name_view);
+    const std::string_view parent_path = split_path(file.row.path).first;
     const Fd dir = tree_.open_folder(parent_path);
     if (!dir) return from_errno(errno);
     // The new content is written beside the file it replaces (the same file system, so the
@@ -271,27 +312,45 @@ Outcome Store::replace_content(const Item& file, ByteSource& body, std::uint64_t
             return from_errno(errno);
         named = true;
     }
+    // Where the file is now: renamed or moved while the body came in, the new content goes
+    // there (the temporary file is on the same file system); deleted, nowhere.
+    const ChangeLock lock(config_.root);
+    Item now;
+    if (const Outcome o = current(find(file.row.id, now)); o != Outcome::ok) return give_up(o);
+    if (now.folder()) return give_up(Outcome::not_found);
+    const auto [now_parent, now_name] = split_path(now.row.path);
+    const std::string dest_name(now_name);
+    Fd moved;
+    if (now_parent != parent_path) {
+        moved = tree_.open_folder(now_parent);
+        if (!moved) return give_up(from_errno(errno));
+    }
+    const int dest = moved ? moved.get() : dir.get();
     // The content replaced is kept in the trash, like a deletion (an empty file from
     // uploadInit is not worth a version).
     struct stat old {};
-    if (config_.trash_days > 0 && fstatat(dir.get(), name.c_str(), &old, AT_SYMLINK_NOFOLLOW) == 0 &&
-        S_ISREG(old.st_mode) && old.st_size > 0) {
-        if (const Outcome o = to_trash(file, dir.get(), name, true); o != Outcome::ok)
+    if (config_.trash_days > 0 &&
+        fstatat(dest, dest_name.c_str(), &old, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(old.st_mode) &&
+        old.st_size > 0) {
+        if (const Outcome o = to_trash(now, dest, dest_name, true); o != Outcome::ok)
             return give_up(o);
     }
     // One step: readers see the old content or the new, never a mix or nothing.
-    if (renameat(tmp_dir, tmp_name.c_str(), dir.get(), name.c_str()) != 0)
+    if (renameat(tmp_dir, tmp_name.c_str(), dest, dest_name.c_str()) != 0)
         return give_up(from_errno(errno));
-    if (!sync_fd(dir.get())) return from_errno(errno);
-    struct stat now {};
-    if (fstatat(dir.get(), name.c_str(), &now, AT_SYMLINK_NOFOLLOW) == 0)
-        index_.set_ino(file.row.id, now.st_ino);
+    if (!sync_fd(dest) || (moved && !sync_fd(tmp_dir))) return from_errno(errno);
+    struct stat st {};
+    if (fstatat(dest, dest_name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
+        index_.set_ino(now.row.id, st.st_ino);
     return Outcome::ok;
 }
 
-Outcome Store::rename(const Item& item, std::string_view name) {
+Outcome Store::rename(const Item& given, std::string_view name) {
     if (config_.read_only) return Outcome::read_only;
     if (!one_component(name)) return refuse_name(name);
+    const ChangeLock lock(config_.root);
+    Item item;
+    if (const Outcome o = current(find(given.row.id, item)); o != Outcome::ok) return o;
     const auto [parent_path, old_name] = split_path(item.row.path);
     const Fd dir = tree_.open_folder(parent_path);
     if (!dir) return from_errno(errno);
@@ -300,7 +359,8 @@ Outcome Store::rename(const Item& item, std::string_view name) {
     if (renameat2(dir.get(), from.c_str(), dir.get(), to.c_str(), RENAME_NOREPLACE) != 0) {
         if (errno != EINVAL || item.folder()) return from_errno(errno);
         // File systems without RENAME_NOREPLACE: link(2) never replaces either.
-        if (linkat(dir.get(), from.c_str(), dir.get(), to.c_str(), 0) != 0) return from_errno(errno);
+        if (linkat(dir.get(), from.c_str(), dir.get(), to.c_str(), 0) != 0)
+            return from_errno(errno);
         unlinkat(dir.get(), from.c_str(), 0);
     }
     if (!sync_fd(dir.get())) return from_errno(errno);
@@ -316,8 +376,12 @@ Outcome Store::rename(const Item& item, std::string_view name) {
     return Outcome::ok;
 }
 
-Outcome Store::move(const Item& item, const Item& folder, bool numbered, Item& out) {
+Outcome Store::move(const Item& given, const Item& to_folder, bool numbered, Item& out) {
     if (config_.read_only) return Outcome::read_only;
+    const ChangeLock lock(config_.root);
+    Item item, folder;
+    if (const Outcome o = current(find(given.row.id, item)); o != Outcome::ok) return o;
+    if (const Outcome o = current(find(to_folder.row.id, folder)); o != Outcome::ok) return o;
     if (!folder.folder()) return Outcome::not_a_folder;
     // Already there: nothing to do (renameat2 would find its own name taken).
     if (item.row.parent == folder.row.id) return find(item.row.id, out);
@@ -346,8 +410,11 @@ Outcome Store::move(const Item& item, const Item& folder, bool numbered, Item& o
     return find(item.row.id, out);
 }
 
-Outcome Store::remove(const Item& item) {
+Outcome Store::remove(const Item& given) {
     if (config_.read_only) return Outcome::read_only;
+    const ChangeLock lock(config_.root);
+    Item item;
+    if (const Outcome o = current(find(given.row.id, item)); o != Outcome::ok) return o;
     const auto [parent_path, name_view] = split_path(item.row.path);
     const std::string name(name_view);
     const Fd dir = tree_.open_folder(parent_path);
@@ -422,8 +489,8 @@ namespace {
 
 // Removes the hidden temporary files of uploads that never finished, anywhere beneath `dir`
 // (not following links, not into the trash).
-void purge_uploads(int dir, const std::string& where, std::int64_t now,
-                   std::int64_t stale_seconds, int depth) {
+void purge_uploads(int dir, const std::string& where, std::int64_t now, std::int64_t stale_seconds,
+                   int depth) {
     if (depth > 64) return;
     const int fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return;
@@ -447,8 +514,8 @@ void purge_uploads(int dir, const std::string& where, std::int64_t now,
     }
     for (const std::string& n : stale)
         if (unlinkat(dirfd(d), n.c_str(), 0) == 0)
-            log(Level::notice, "store: removed {}/{}, left by an upload that never finished",
-                where, n);
+            log(Level::notice, "store: removed {}/{}, left by an upload that never finished", where,
+                n);
     for (const std::string& n : folders) {
         const Fd sub(openat(dirfd(d), n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (sub) purge_uploads(sub.get(), where + "/" + n, now, stale_seconds, depth + 1);
