@@ -225,14 +225,13 @@ Outcome Store::to_trash(const Item& item, int from_dir, const std::string& name,
     mkdirat(tree_.root_fd(), std::string(kTrash).c_str(), 0750);
     const Fd trash = tree_.open_folder(kTrash);
     if (!trash) return from_errno(errno);
-    // The same item trashed twice within a millisecond (two uploads to it): the next free
-    // millisecond, rather than "exists".
-    std::int64_t ms = realtime_ns() / 1'000'000;
-    std::string entry;
-    for (int tries = 0;; ++tries, ++ms) {
-        entry = fmt::format("{}-{}{}", ms, item.row.id, version ? "-version" : "");
-        if (mkdirat(trash.get(), entry.c_str(), 0750) == 0) break;
-        if (errno != EEXIST || tries >= 1000) return from_errno(errno);
+    // Two versions of one file within a millisecond (two uploads at once) get "-2", "-3"...
+    const std::string base =
+        fmt::format("{}-{}{}", realtime_ns() / 1'000'000, item.row.id, version ? "-version" : "");
+    std::string entry = base;
+    for (int n = 2; mkdirat(trash.get(), entry.c_str(), 0750) != 0; ++n) {
+        if (errno != EEXIST || n > kMaxNumbered) return from_errno(errno);
+        entry = fmt::format("{}-{}", base, n);
     }
     // An entry whose item did not arrive is taken down again: the trash never holds an
     // origin without its item.
