@@ -659,7 +659,9 @@ def chart(results, out_dir):
     title = (f"wfhookd bench {results['date'][:10]}: {m['nproc']} × {m.get('cpu_model', '?')}, "
              f"{s['rounds']} × {s['duration']:g} s, {s['connections']} conns, {s['workers']} workers"
              f"{' (quick)' if s['quick'] else ''}")
-    r = subprocess.run(["gnuplot", "-e", f"datafile='{dat}'; outfile='{png}'; charttitle='{title}'",
+    width = max(1400, 200 * len(rated))  # room for each target's two-line label
+    r = subprocess.run(["gnuplot", "-e", f"datafile='{dat}'; outfile='{png}'; charttitle='{title}'; "
+                                         f"chartwidth={width}",
                         os.path.join(common.BENCH, "chart.gp")], capture_output=True, text=True)
     if r.returncode != 0:
         log(f"gnuplot failed (the JSON result is still written):\n{r.stderr}")
