@@ -10,6 +10,21 @@ Targets, all through one private nginx (worker_processes 1, access_log off) exce
 and, measured right after e in every round:
   e0 posix_spawn + waitpid of /bin/true in a loop, one loop per CPU, no wfhookd
      (bench/spawn_loop.cpp): what starting a process costs on this machine, e's ceiling
+The document store (bench/store.py; a store made in the run's directory, served by a wfhookd
+instance of its own, and the same files by nginx alone):
+  g  wfhookd /metadata of a file                  against c
+  h  nginx autoindex_format json, 1,000 files     i's ceiling
+  i  wfhookd /files of the same folder, max=1000
+  j  nginx, a 64 MiB file as a static file        k's ceiling
+  k  wfhookd /download of it: X-Accel-Redirect, then nginx sends it
+  l  wfhookd /thumbnail, cached (200 px of a 6000x4000 JPEG)   against g
+  m  the first thumbnail of that JPEG in a fresh worker: CPU time and peak RSS
+  n  nginx writes a 256 MiB PUT body to a file (client_body_in_file_only), then 200
+  o  wfhookd /upload of the same body through nginx: MB/s and the worker's peak RSS
+and, measured right after o in every round:
+  o0 the same body written to the store's file system as wfhookd writes an upload (64 KiB
+     writes, sync_file_range every 8 MiB, fsync), by bench/store.py itself: the disk's rate for
+     o's writes, o's ceiling (wfhookd answers once the upload is on disk; nginx in n never syncs)
 """
 
 import argparse
@@ -28,6 +43,7 @@ import tempfile
 import time
 
 import common
+import store
 from common import BenchError, log
 
 TARGETS = {
@@ -37,11 +53,33 @@ TARGETS = {
     "d": "php-fpm",
     "e": "wfhookd exec /bin/true",
     "f": "wfhookd direct (fcgi_load)",
+    "g": "wfhookd /metadata",
+    "h": "nginx autoindex json, 1,000",
+    "i": "wfhookd /files, 1,000 items",
+    "j": "nginx static file, 64 MiB",
+    "k": "wfhookd /download 64 MiB",
+    "l": "wfhookd /thumbnail, cached",
+    "m": "first thumbnail 6000x4000",
+    "n": "nginx body to file, 256 MiB",
+    "o": "wfhookd /upload, 256 MiB",
 }
 SHORT = {"a": "nginx\\nreturn 200", "b": "bare\\nlibfcgi", "c": "wfhookd\\nnoop", "d": "php-fpm\\n",
-         "e": "wfhookd\\nexec /bin/true", "f": "wfhookd direct\\n(no nginx)"}
-APP = {"a": None, "b": "bare", "c": "wfhookd", "d": "php", "e": "wfhookd", "f": "wfhookd"}
-PORT_OFFSET = {"a": 0, "b": 1, "c": 2, "d": 3, "e": 4}
+         "e": "wfhookd\\nexec /bin/true", "f": "wfhookd direct\\n(no nginx)",
+         "g": "wfhookd\\n/metadata", "h": "nginx\\nautoindex", "i": "wfhookd\\n/files 1,000",
+         "j": "nginx\\nstatic 64 MiB", "k": "wfhookd\\n/download", "l": "wfhookd\\n/thumbnail"}
+ALL_TARGETS = "".join(TARGETS)
+# Targets measured as a request rate by wrk (a-e, g-l) or fcgi_load (f); m, n and o are not.
+RATE_TARGETS = "abcdefghijkl"
+APP = {"a": None, "b": "bare", "c": "wfhookd", "d": "php", "e": "wfhookd", "f": "wfhookd",
+       "g": "store", "h": None, "i": "store", "j": None, "k": "store", "l": "store",
+       "m": "fresh", "n": None, "o": "store"}
+PORT_OFFSET = {"a": 0, "b": 1, "c": 2, "d": 3, "e": 4,
+               "g": 5, "i": 5, "k": 5, "l": 5, "o": 5, "h": 6, "j": 6, "n": 6}
+# What a target's figure is (ratios are taken between these): uploads in MB/s.
+FIGURE = {"n": "mb_s", "o": "mb_s"}
+# Ratios of medians reported, numerator first.
+RATIOS = [("c", "b"), ("c", "d"), ("c", "a"), ("b", "a"), ("b", "d"), ("f", "c"),
+          ("g", "c"), ("i", "h"), ("k", "j"), ("l", "g"), ("o", "n")]
 
 # The issue's targets; evaluated from the medians of one run.
 GOALS = [
@@ -52,6 +90,13 @@ GOALS = [
     ("e.rps", ">=", 1000, "e exec /bin/true, req/s"),
     ("e0.rate", ">=", 1000, "e0 ceiling: /bin/true spawned and reaped per s without wfhookd"),
     ("instructions.wfhookd", "<=", 6000, "user-space instructions per request in a worker"),
+    ("g/c", ">=", 0.8, "g/c (/metadata vs /customAction noop)"),
+    ("i/h", ">=", 0.5, "i/h (/files of 1,000 items vs nginx autoindex json)"),
+    ("k/j", ">=", 0.9, "k/j (/download of 64 MiB by X-Accel-Redirect vs nginx static)"),
+    ("l/g", ">=", 0.8, "l/g (cached /thumbnail vs /metadata)"),
+    ("m.cpu_ms", "<=", 150, "m first thumbnail of a 6000x4000 JPEG: worker CPU, ms"),
+    ("m.hwm_kib", "<=", 65536, "m first thumbnail: worker peak RSS (VmHWM), KiB"),
+    ("o.app_hwm_kib", "<", 16384, "o upload of 256 MiB: worker peak RSS (VmHWM), KiB"),
 ]
 
 
@@ -61,10 +106,14 @@ def parse_args():
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     ap.add_argument("--duration", type=float, default=10, help="seconds per target and round (10)")
     ap.add_argument("--warmup", type=float, default=2, help="warm-up seconds per target (2)")
-    ap.add_argument("--workers", type=int, default=2, help="workers of b, c, d, e (default 2)")
+    ap.add_argument("--workers", type=int, default=2,
+                    help="workers of b, c, d, e and the store instance (default 2)")
     ap.add_argument("--connections", type=int, default=32, help="concurrent connections (32)")
-    ap.add_argument("--targets", default="abcdef", help="subset to run, e.g. bc (default abcdef)")
-    ap.add_argument("--port-base", type=int, default=18380, help="ports BASE..BASE+4 (18380)")
+    ap.add_argument("--targets", help=f"subset to run, e.g. bc (default {ALL_TARGETS})")
+    ap.add_argument("--store", action="store_true",
+                    help=f"the document store's targets {store.STORE_TARGETS} and their baseline c "
+                         "(added to --targets if given)")
+    ap.add_argument("--port-base", type=int, default=18380, help="ports BASE..BASE+6 (18380)")
     ap.add_argument("--quick", action="store_true",
                     help="functional run: 1 round of 3 s, 1 s warm-up, short callgrind")
     ap.add_argument("--no-instructions", action="store_true", help="skip bench/instructions")
@@ -78,23 +127,38 @@ def parse_args():
     a = ap.parse_args()
     if a.quick:
         a.rounds, a.duration, a.warmup = 1, 3, 1
-    a.targets = "".join(t for t in "abcdef" if t in a.targets)
+    if a.store:
+        a.targets = (a.targets or "") + "c" + store.STORE_TARGETS
+    elif a.targets is None:
+        a.targets = ALL_TARGETS
+    a.targets = "".join(t for t in ALL_TARGETS if t in a.targets)
     if not a.targets or a.rounds < 1 or a.duration < 2 or a.workers < 1:
         ap.error("need at least one target, --rounds >= 1, --duration >= 2, --workers >= 1")
     return a
 
 
 class Stack:
-    """nginx, the bare responder, wfhookd and php-fpm, generated into a private directory."""
+    """nginx, the bare responder, wfhookd and php-fpm, and for the store targets wfhookd's
+    store instance, generated into a private directory."""
 
     def __init__(self, args, sup, run_dir):
         self.args, self.sup, self.run = args, sup, run_dir
         self.prefix = os.path.join(run_dir, "nginx")
         self.pids = {}
         self.logs = {}
+        self.store = store.StoreBench(self)
+        self.store_targets = "".join(t for t in args.targets if t in store.STORE_TARGETS)
+
+    def port(self, t):
+        return self.args.port_base + PORT_OFFSET[t]
+
+    def label(self, t):
+        return TARGETS[t]
 
     def url(self, t, query=common.QUERY):
-        return f"http://127.0.0.1:{self.args.port_base + PORT_OFFSET[t]}/customAction?{query}"
+        if t in store.STORE_TARGETS:
+            return f"http://127.0.0.1:{self.port(t)}{self.store.path(t)}"
+        return f"http://127.0.0.1:{self.port(t)}/customAction?{query}"
 
     def generate(self):
         a, run = self.args, self.run
@@ -117,12 +181,17 @@ class Stack:
         for name, upstream in (("bare", "bench_bare"), ("php", "bench_php")):
             with open(os.path.join(snippets, f"bench-{name}-fastcgi.conf"), "w") as f:
                 f.write(fastcgi.replace("fastcgi_pass wfhookd;", f"fastcgi_pass {upstream};"))
+        # g to o: the store (made only when one of them runs; nginx.conf names it anyway).
+        store_values = self.store.nginx_values(snippets)
+        if self.store_targets:
+            self.store.generate(a.workers)
         ports = {f"PORT_{t.upper()}": a.port_base + o for t, o in PORT_OFFSET.items()}
+        ports.update({"PORT_STORE": self.port("g"), "PORT_FILES": self.port("h")})
         common.fill(os.path.join(common.BENCH, "nginx.conf.in"),
                     os.path.join(self.prefix, "conf", "nginx.conf"),
                     {"USER": "user root root;" if os.geteuid() == 0 else "", "PREFIX": self.prefix,
                      "RUN": run, "PHP_SCRIPT": os.path.join(common.BENCH, "customAction.php"),
-                     **ports})
+                     **ports, **store_values})
         self.nginx_argv = ["nginx", "-p", self.prefix, "-c", os.path.join(self.prefix, "conf", "nginx.conf"),
                            "-e", os.path.join(self.prefix, "error.log")]
         r = subprocess.run(self.nginx_argv + ["-t", "-q"], capture_output=True, text=True)
@@ -147,6 +216,10 @@ class Stack:
                 argv.append("-R")  # the pool runs as root, like the other targets
             p = sup.start("php-fpm", argv, os.path.join(run, "php-fpm.out"))
             self.pids["php"] = p.pid
+        if self.store_targets:  # also for h, j, m, n alone: the ids come from it
+            needed.add("store")
+            p, self.logs["store"] = self.store.start(sup, a.workers)
+            self.pids["store"] = p.pid
         p = sup.start("nginx", self.nginx_argv, os.path.join(run, "nginx.out"))
         self.pids["nginx"] = p.pid
 
@@ -158,10 +231,12 @@ class Stack:
                 common.wait_for(f"{name} socket", lambda s=sock: common.unix_connectable(
                     os.path.join(run, s)), 20, sup)
         common.wait_for("nginx", lambda: self.http_status("a") is not None, 20, sup)
-        for name in ("bare", "wfhookd", "php"):
+        for name in ("bare", "wfhookd", "php", "store"):
             if name in needed:
                 common.wait_for(f"{a.workers} {name} workers", lambda n=name: len(
                     common.children(self.pids[n])) >= a.workers, 20, sup)
+        if self.store_targets:
+            self.store.discover()
 
     def http(self, t, query=common.QUERY, key=None, user=common.USERNAME):
         c = http.client.HTTPConnection("127.0.0.1", self.args.port_base + PORT_OFFSET[t], timeout=10)
@@ -183,6 +258,8 @@ class Stack:
         """Each target answers the benchmark request correctly, and refuses a wrong key."""
         a = self.args
         for t in a.targets:
+            if t in store.STORE_TARGETS:
+                continue
             if t == "f":
                 for key, want in ((self.key, 200), ("wrong-key-wrong-key", 403)):
                     r = subprocess.run(self.fcgi_load_argv(key) + ["-n", "5", "-c", "1", "-s", str(want)],
@@ -208,6 +285,8 @@ class Stack:
                 if status != 400:
                     raise BenchError(f"target {t} accepted a request without documentId: {status}")
         log("every target answers correctly (and c, d, e refuse a wrong key, user or query)")
+        if self.store_targets:
+            self.store.check(self.store_targets)
 
     def fcgi_load_argv(self, key=None):
         return [common.FCGI_LOAD, "-j", "-H", f"apiKey: {key or self.key}",
@@ -219,7 +298,10 @@ class Stack:
         if t == "f":
             return self.fcgi_load_argv() + ["-c", str(a.connections), "-d", str(duration)]
         query = "name=true&documentId=123&documentVersionId=456" if t == "e" else common.QUERY
-        return ["wrk", "-t1", f"-c{a.connections}", f"-d{duration:g}s", "--latency",
+        # The 64 MiB transfers: fewer connections, a longer timeout (bench/store.py).
+        conns, timeout = ((store.DOWNLOAD_CONNECTIONS, ["--timeout", store.DOWNLOAD_TIMEOUT])
+                          if t in "jk" else (a.connections, []))
+        return ["wrk", "-t1", f"-c{conns}", f"-d{duration:g}s", "--latency", *timeout,
                 "-H", f"apiKey: {self.key}", "-H", f"username: {common.USERNAME}", self.url(t, query)]
 
     def app_pids(self, t):
@@ -251,8 +333,13 @@ def parse_wrk(out):
     return r
 
 
-def measure(stack, t, duration, quiet=False):
-    """One run of target t: load for `duration` s; CPU sampled over the middle of the run."""
+def measure(stack, t, duration, quiet=False, label="warm-up"):
+    """One run of target t: load for `duration` s; CPU sampled over the middle of the run.
+    m, n and o are measured by bench/store.py (`label` names m's log)."""
+    if t == "m":
+        return dict(stack.store.measure_first_thumbnail(stack.sup, label), errors=0, non2xx=0)
+    if t in "no":
+        return dict(stack.store.measure_uploads(t, duration, quiet), errors=0, non2xx=0)
     argv = stack.load_argv(t, duration)
     w0 = max(0.5, 0.15 * duration)
     w1 = duration - w0
@@ -309,9 +396,12 @@ def measure(stack, t, duration, quiet=False):
     rps = r["rps"] or 1
     r["nginx_us_per_req"] = round(r["nginx_cpu_pct"] / 100 / rps * 1e6, 1) if nginx else None
     r["app_us_per_req"] = round(r["app_cpu_pct"] / 100 / rps * 1e6, 1) if app else None
+    if t in "jk":
+        r["mb_s"] = round(r["rps"] * store.LARGE_SIZE / 1e6, 1)
     r["rps"] = round(r["rps"], 1)
     if not quiet:
-        log(f"  {t} {TARGETS[t]:<28} {r['rps']:>9.0f} req/s  p50 {r['p50_ms']:.3f} ms  "
+        log(f"  {t} {TARGETS[t]:<28} {r['rps']:>9.{1 if r['rps'] < 100 else 0}f} req/s  "
+            f"{str(r['mb_s']) + ' MB/s  ' if 'mb_s' in r else ''}p50 {r['p50_ms']:.3f} ms  "
             f"p99 {r['p99_ms']:.3f} ms  cpu/req nginx {fmt(r['nginx_us_per_req'])} "
             f"app {fmt(r['app_us_per_req'])} us  errors {r['errors']} non-2xx {r['non2xx']}  "
             f"other load {r['other_cpu_pct']:.0f}%")
@@ -330,26 +420,49 @@ def median_of(runs, key):
     return statistics.median(vals) if vals else None
 
 
+# What "median" holds per kind of target: medians over the rounds, and for peaks the largest.
+MEDIANS = {"rate": ("rps", "p50_ms", "p99_ms", "nginx_us_per_req", "app_us_per_req", "nginx_cpu_pct",
+                    "app_cpu_pct", "loadgen_cpu_pct", "other_cpu_pct"),
+           "m": ("cpu_ms", "rss_before_kib", "request_ms", "thumbnail_bytes"),
+           "upload": ("mb_s", "nginx_cpu_ms_per_upload", "app_cpu_ms_per_upload",
+                      "loadgen_cpu_ms_per_upload", "other_cpu_pct")}
+PEAKS = {"rate": ("rss_max_kib",), "m": ("hwm_kib", "rss_after_kib"),
+         "upload": ("app_hwm_kib", "nginx_hwm_kib")}
+
+
+def kind(t):
+    return "m" if t == "m" else "upload" if t in "no" else "rate"
+
+
+def figure(t):
+    return FIGURE.get(t, "rps")
+
+
 def summarize(results, args):
     for t, res in results["targets"].items():
         runs = res["runs"]
-        res["median"] = {k: median_of(runs, k) for k in (
-            "rps", "p50_ms", "p99_ms", "nginx_us_per_req", "app_us_per_req", "nginx_cpu_pct",
-            "app_cpu_pct", "loadgen_cpu_pct", "other_cpu_pct")}
-        res["median"]["rss_max_kib"] = max((r["rss_max_kib"] for r in runs if r.get("rss_max_kib")),
-                                           default=None)
+        res["median"] = {k: median_of(runs, k) for k in MEDIANS[kind(t)]}
+        for k in PEAKS[kind(t)]:
+            res["median"][k] = max((r[k] for r in runs if r.get(k)), default=None)
+        if t in "jk":
+            res["median"]["mb_s"] = median_of(runs, "mb_s")
         res["errors"] = sum(r["errors"] for r in runs)
         res["non2xx"] = sum(r["non2xx"] for r in runs)
     med = {t: res["median"] for t, res in results["targets"].items()}
     ratios = {}
-    for x, y in (("c", "b"), ("c", "d"), ("c", "a"), ("b", "a"), ("b", "d"), ("f", "c")):
-        if x in med and y in med and med[y]["rps"]:
-            ratios[f"{x}/{y}"] = round(med[x]["rps"] / med[y]["rps"], 3)
+    for x, y in RATIOS:
+        if x in med and y in med and med[x].get(figure(x)) and med[y].get(figure(y)):
+            ratios[f"{x}/{y}"] = round(med[x][figure(x)] / med[y][figure(y)], 3)
     ceiling = results.get("spawn_ceiling")
     if ceiling:
         ceiling["median"] = statistics.median(r["rate"] for r in ceiling["runs"])
         if "e" in med and ceiling["median"]:
             ratios["e/e0"] = round(med["e"]["rps"] / ceiling["median"], 3)
+    disk = results.get("durable_write_ceiling")
+    if disk:
+        disk["median"] = statistics.median(r["mb_s"] for r in disk["runs"])
+        if "o" in med and disk["median"]:
+            ratios["o/o0"] = round(med["o"]["mb_s"] / disk["median"], 3)
     results["ratios"] = ratios
     # The same ratios round by round (both targets ran back to back, so they shared the same
     # background load): sturdier than the ratio of medians on a busy machine.
@@ -358,8 +471,8 @@ def summarize(results, args):
         x, y = key.split("/")
         if x not in results["targets"] or y not in results["targets"]:
             continue
-        rx = {r["round"]: r["rps"] for r in results["targets"][x]["runs"]}
-        ry = {r["round"]: r["rps"] for r in results["targets"][y]["runs"]}
+        rx = {r["round"]: r[figure(x)] for r in results["targets"][x]["runs"]}
+        ry = {r["round"]: r[figure(y)] for r in results["targets"][y]["runs"]}
         vals = [round(rx[n] / ry[n], 3) for n in sorted(rx) if ry.get(n)]
         per_round[key] = {"rounds": vals, "median": statistics.median(vals) if vals else None}
     results["ratios_per_round"] = per_round
@@ -376,7 +489,8 @@ def summarize(results, args):
         else:
             t, field = key.split(".")
             value = med.get(t, {}).get(field)
-        met = None if value is None else (value >= limit if op == ">=" else value <= limit)
+        met = None if value is None else {">=": value >= limit, "<=": value <= limit,
+                                          "<": value < limit}[op]
         goals.append({"goal": f"{key} {op} {limit:g}", "label": label.format(conns=args.connections),
                       "value": value, "met": met})
     results["goals"] = goals
@@ -388,7 +502,8 @@ def table_md(results):
     lines = [
         f"Run of {results['date']} ({'--quick, ' if s['quick'] else ''}{s['rounds']} round(s) × "
         f"{s['duration']:g} s per target, {s['connections']} connections, {s['workers']} workers "
-        f"for b–e; `wrk -t1` through nginx `worker_processes 1`) on {m.get('cpu_model', '?')}, "
+        f"for b–e{' and the store (g–o)' if set(s['targets']) & set(store.STORE_TARGETS) else ''}; "
+        f"`wrk -t1` through nginx `worker_processes 1`) on {m.get('cpu_model', '?')}, "
         f"{m['nproc']} CPUs, {m.get('memory_mib', 0) // 1024} GiB, kernel {m['kernel']}"
         f"{', ' + m['virtualization'] if m.get('virtualization') else ''}; load average "
         f"{results['loadavg_start'][0]:.2f} at the start. wfhookd {results['versions']['git']}.",
@@ -398,10 +513,12 @@ def table_md(results):
         "|---|---:|---|---:|---:|---:|---:|---:|---|---:|",
     ]
     for t, res in results["targets"].items():
+        if t not in RATE_TARGETS:
+            continue
         md = res["median"]
-        per = " / ".join(f"{r['rps']:.0f}" for r in res["runs"])
+        per = " / ".join(rate(r["rps"]) for r in res["runs"])
         lines.append(
-            f"| ({t}) {TARGETS[t]} | **{md['rps']:,.0f}** | {per} | {fmt(md['p50_ms'], '.2f')} | "
+            f"| ({t}) {TARGETS[t]} | **{rate(md['rps'])}** | {per} | {fmt(md['p50_ms'], '.2f')} | "
             f"{fmt(md['p99_ms'], '.2f')} | {fmt(md['nginx_us_per_req'])} | {fmt(md['app_us_per_req'])} | "
             f"{fmt(md['rss_max_kib'], 'd') if md['rss_max_kib'] else '-'} | {res['errors']} / "
             f"{res['non2xx']} | {fmt(md['other_cpu_pct'], '.0f')} |")
@@ -412,12 +529,14 @@ def table_md(results):
                      + " / ".join(f"{r['rate']:.0f}" for r in ceiling["runs"])
                      + " | | | | | | | |")
     lines.append("")
+    lines += store_tables(results)
     if results["ratios"]:
-        lines.append("Ratios of median req/s: " + ", ".join(
+        lines.append("Ratios of median req/s (MB/s for n and o): " + ", ".join(
             f"{k} = {v:.2f}" for k, v in results["ratios"].items()) + ".")
         lines.append("Round by round (each pair ran back to back): " + "; ".join(
             f"{k} {' / '.join(f'{x:.2f}' for x in v['rounds'])}"
-            for k, v in results["ratios_per_round"].items() if k in ("c/b", "c/d", "f/c")) + ".")
+            for k, v in results["ratios_per_round"].items()
+            if k in ("c/b", "c/d", "f/c", "g/c", "i/h", "k/j", "l/g", "o/n")) + ".")
         lines.append("")
     inst = results.get("instructions")
     kinds = [k for k in ("wfhookd", "bare") if inst and k in inst]
@@ -441,20 +560,94 @@ def table_md(results):
                 f"{sc[k]['total_per_request']:g} ({', '.join(n for n in sc[k]['per_request'])})"
                 for k in kinds) + " |")
         lines.append("")
+    if results.get("nginx_warnings"):
+        lines.append("nginx's error log: " + "; ".join(
+            f"{k} ×{v}" for k, v in results["nginx_warnings"].items()) + ".")
+        lines.append("")
     lines += ["| goal | value | met |", "|---|---:|---|"]
     for g in results["goals"]:
         v = g["value"]
-        vs = "-" if v is None else (f"{v:,.0f}" if abs(v) >= 100 else f"{v:.2f}")
+        # Three decimals below 10, so that a ratio just under its limit does not read as equal.
+        vs = "-" if v is None else (f"{v:,.0f}" if abs(v) >= 100 else f"{v:.2f}" if abs(v) >= 10
+                                    else f"{v:.3f}")
         lines.append(f"| {g['label']}: {g['goal'].split(' ', 1)[1]} | {vs} | "
                      f"{'yes' if g['met'] else ('not measured' if g['met'] is None else '**no**')} |")
     return "\n".join(lines) + "\n"
+
+
+def rate(v):
+    return "-" if v is None else f"{v:,.0f}" if v >= 100 else f"{v:.1f}"
+
+
+def store_tables(results):
+    """The store's transfers (j, k in MB/s), its first thumbnail (m) and its uploads (n, o)."""
+    targets = results["targets"]
+    lines = []
+    if "j" in targets or "k" in targets:
+        lines.append("j and k move 64 MiB per request: " + ", ".join(
+            f"({t}) {fmt(targets[t]['median']['mb_s'], ',.0f')} MB/s" for t in "jk" if t in targets)
+            + f" (median; {store.DOWNLOAD_CONNECTIONS} connections).")
+        lines.append("")
+    if "m" in targets:
+        res = targets["m"]
+        md, runs = res["median"], res["runs"]
+        info = results.get("store", {})
+        lines += [
+            f"(m) The first thumbnail ({info.get('thumbnail_size')} px) of a "
+            f"{info.get('photo_pixels')} JPEG of {info.get('photo_bytes', 0) / 1e6:.1f} MB in a "
+            f"fresh worker (a wfhookd with one worker, an empty cache, one request over FastCGI):",
+            "",
+            "| first thumbnail | median (peaks: largest) | per round |",
+            "|---|---:|---|",
+            f"| worker CPU time, ms | **{fmt(md['cpu_ms'])}** | "
+            + " / ".join(fmt(r["cpu_ms"]) for r in runs) + " |",
+            f"| worker peak RSS (VmHWM), KiB | **{fmt(md['hwm_kib'], ',d')}** | "
+            + " / ".join(fmt(r["hwm_kib"], ",d") for r in runs) + " |",
+            f"| worker RSS before → after, KiB | {fmt(md['rss_before_kib'], ',.0f')} → "
+            f"{fmt(md['rss_after_kib'], ',d')} | "
+            + " / ".join(f"{r['rss_before_kib']:,} → {r['rss_after_kib']:,}" for r in runs) + " |",
+            f"| time to answer, ms | {fmt(md['request_ms'], '.0f')} | "
+            + " / ".join(fmt(r["request_ms"], ".0f") for r in runs) + " |",
+            "",
+        ]
+    ups = [t for t in "no" if t in targets]
+    if ups:
+        lines += [
+            f"Uploads of {store.UPLOAD_SIZE >> 20} MiB through nginx, one after another (curl -T); "
+            "peak RSS over each round's uploads (VmHWM reset before them):",
+            "",
+            "| target | median MB/s | MB/s per round | uploads | s per upload | nginx ms CPU/upload | "
+            "worker ms CPU/upload | curl ms CPU/upload | worker peak RSS KiB | nginx peak RSS KiB | "
+            "other load % |",
+            "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for t in ups:
+            res = targets[t]
+            md, runs = res["median"], res["runs"]
+            each = [x for r in runs for x in r["seconds_per_upload"]]
+            lines.append(
+                f"| ({t}) {TARGETS[t]} | **{fmt(md['mb_s'])}** | "
+                + " / ".join(fmt(r["mb_s"]) for r in runs) + f" | {sum(r['uploads'] for r in runs)} | "
+                f"{statistics.median(each):.2f} | {fmt(md['nginx_cpu_ms_per_upload'], '.0f')} | "
+                f"{fmt(md['app_cpu_ms_per_upload'], '.0f')} | "
+                f"{fmt(md['loadgen_cpu_ms_per_upload'], '.0f')} | "
+                f"{fmt(md['app_hwm_kib'], ',d')} | {fmt(md['nginx_hwm_kib'], ',d')} | "
+                f"{fmt(md['other_cpu_pct'], '.0f')} |")
+        disk = results.get("durable_write_ceiling")
+        if disk:
+            lines.append(f"| (o0) the same writes as wfhookd's (64 KiB, sync_file_range every 8 MiB, "
+                         f"fsync), no nginx, no socket, no wfhookd | **{disk['median']:.1f}** | "
+                         + " / ".join(f"{r['mb_s']:.1f}" for r in disk["runs"]) + " | | | | | | | | |")
+        lines.append("")
+    return lines
 
 
 def chart(results, out_dir):
     dat = os.path.join(out_dir, "chart.dat")
     with open(dat, "w") as f:
         f.write("# i label rps_median rps_min rps_max p50_ms p99_ms\n")
-        for i, (t, res) in enumerate(results["targets"].items()):
+        rated = [(t, res) for t, res in results["targets"].items() if t in RATE_TARGETS]
+        for i, (t, res) in enumerate(rated):
             rps = [r["rps"] for r in res["runs"]]
             md = res["median"]
             label = f"({t}) {SHORT[t]}"
@@ -466,7 +659,9 @@ def chart(results, out_dir):
     title = (f"wfhookd bench {results['date'][:10]}: {m['nproc']} × {m.get('cpu_model', '?')}, "
              f"{s['rounds']} × {s['duration']:g} s, {s['connections']} conns, {s['workers']} workers"
              f"{' (quick)' if s['quick'] else ''}")
-    r = subprocess.run(["gnuplot", "-e", f"datafile='{dat}'; outfile='{png}'; charttitle='{title}'",
+    width = max(1400, 200 * len(rated))  # room for each target's two-line label
+    r = subprocess.run(["gnuplot", "-e", f"datafile='{dat}'; outfile='{png}'; charttitle='{title}'; "
+                                         f"chartwidth={width}",
                         os.path.join(common.BENCH, "chart.gp")], capture_output=True, text=True)
     if r.returncode != 0:
         log(f"gnuplot failed (the JSON result is still written):\n{r.stderr}")
@@ -496,7 +691,8 @@ def publish(results, out_dir, table):
 def main():
     args = parse_args()
     common.require_tools(["nginx", "wrk", "gnuplot"] + (["valgrind", "callgrind_annotate"]
-                                                         if not args.no_instructions else []))
+                                                         if not args.no_instructions else [])
+                         + (["curl"] if set(args.targets) & set("no") else []))
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     out_dir = args.out or os.path.join(common.BENCH, "results", stamp + ("-quick" if args.quick else ""))
     os.makedirs(out_dir, exist_ok=True)
@@ -506,7 +702,10 @@ def main():
         "settings": {"rounds": args.rounds, "duration": args.duration, "warmup": args.warmup,
                      "workers": args.workers, "connections": args.connections,
                      "targets": args.targets, "quick": args.quick,
-                     "load": "wrk -t1 -cC --latency through nginx (a-e); bench/fcgi_load -cC (f)",
+                     "load": "wrk -t1 -cC --latency through nginx (a-e, g-l; j and k with "
+                             f"{store.DOWNLOAD_CONNECTIONS} connections); bench/fcgi_load -cC (f); "
+                             "one request by bench/fcgi_load to a fresh wfhookd (m); curl -T, one "
+                             "upload after another (n, o)",
                      "cpu_window": "utime+stime(+cutime+cstime) from /proc/PID/stat over the "
                                    "middle 70 % of each run"},
         "machine": common.machine(),
@@ -524,20 +723,24 @@ def main():
     try:
         stack = Stack(args, sup, run_dir)
         stack.generate()
+        if stack.store_targets:
+            results["store"] = stack.store.info
         stack.start()
         stack.check()
         if args.serve:
             return serve(stack)
-        log(f"warm-up: {args.warmup:g} s per target")
+        log(f"warm-up: {args.warmup:g} s per target (m: none, it is the first request by design)")
         for t in args.targets:
-            measure(stack, t, args.warmup, quiet=True)
-            truncate_logs(stack)
+            if t != "m":
+                measure(stack, t, args.warmup, quiet=True)
+        for name in ("wfhookd", "store"):
+            truncate_logs(stack, name)
         for rnd in range(1, args.rounds + 1):
             log(f"round {rnd}/{args.rounds}")
             for t in args.targets:
-                r = measure(stack, t, args.duration)
+                r = measure(stack, t, args.duration, label=f"round{rnd}")
                 r["round"] = rnd
-                bad = truncate_logs(stack) if APP[t] == "wfhookd" else 0
+                bad = truncate_logs(stack, APP[t]) if APP[t] in ("wfhookd", "store") else 0
                 if bad:
                     r["wfhookd_non200_logged"] = bad
                 results["targets"].setdefault(t, {"label": TARGETS[t], "runs": []})["runs"].append(r)
@@ -545,13 +748,20 @@ def main():
                 if t == "e":
                     results.setdefault("spawn_ceiling", {"runs": []})["runs"].append(
                         dict(spawn_ceiling(args.duration), round=rnd))
+                if t == "o":
+                    results.setdefault("durable_write_ceiling", {"runs": []})["runs"].append(
+                        dict(stack.store.durable_write_ceiling(), round=rnd))
     finally:
         sup.stop_all()
         keep = os.path.join(out_dir, "run")
-        shutil.copytree(run_dir, keep, ignore=shutil.ignore_patterns("*.sock", "api-key"),
+        # Not the store's data (hundreds of MiB), nginx's temporary files (an upload cut short
+        # leaves one) nor the secrets.
+        shutil.copytree(run_dir, keep, ignore=shutil.ignore_patterns("*.sock", "api-key", "link-secret",
+                                                                     "data", "tmp"),
                         dirs_exist_ok=True)
         shutil.rmtree(run_dir, ignore_errors=True)
     log("stopped nginx, the bare responder, wfhookd and php-fpm")
+    results["nginx_warnings"] = nginx_warnings(os.path.join(keep, "nginx", "error.log"))
     results["loadavg_end"] = common.loadavg()
 
     if not args.no_instructions:
@@ -586,30 +796,54 @@ def spawn_ceiling(duration):
 def serve(stack):
     print(f"\nServing every target; Ctrl-C stops everything. Runtime files: {stack.run}")
     print(f"nginx master {stack.pids['nginx']} (workers {common.children(stack.pids['nginx'])})")
-    for name in ("bare", "wfhookd", "php"):
+    for name in ("bare", "wfhookd", "php", "store"):
         if name in stack.pids:
             print(f"{name} master {stack.pids[name]} (workers {common.children(stack.pids[name])})")
     print("\nLoad commands:")
     for t in stack.args.targets:
-        print(f"  ({t}) {TARGETS[t]}:\n    " + shlex.join(stack.load_argv(t, stack.args.duration)))
+        if t == "m":
+            print(f"  (m) {TARGETS[t]}: only bench/run measures it (a fresh wfhookd each round)")
+        elif t in "no":
+            print(f"  ({t}) {TARGETS[t]}:\n    " + stack.store.upload_argv(t))
+        else:
+            print(f"  ({t}) {TARGETS[t]}:\n    " + shlex.join(stack.load_argv(t, stack.args.duration)))
     print(flush=True)
     while True:
         time.sleep(3600)
 
 
-def truncate_logs(stack):
-    """Empties wfhookd's log (one line per request) between runs; returns the number of
-    request lines whose status was not 200."""
-    path = stack.logs.get("wfhookd")
+def nginx_warnings(path):
+    """nginx's warnings and errors by message (e.g. an upstream response buffered to a
+    temporary file), with their counts."""
+    counts = {}
+    try:
+        with open(path, errors="replace") as f:
+            for line in f:
+                m = re.search(r"\[(warn|error|crit|alert|emerg)\] \d+#\d+: (?:\*\d+ )?([^,]*)", line)
+                if m:
+                    key = f"[{m.group(1)}] {re.sub(r'/[^ ]*', '...', m.group(2)).strip()}"
+                    counts[key] = counts.get(key, 0) + 1
+    except FileNotFoundError:
+        pass
+    return counts
+
+
+def truncate_logs(stack, name="wfhookd"):
+    """Empties a wfhookd instance's log (one line per request) between runs; returns the
+    number of request lines whose status was not 200, which are kept in LOG.non200."""
+    path = stack.logs.get(name)
     if not path:
         return 0
-    bad = 0
+    bad = []
     with open(path, "rb") as f:
         for line in f:
             if b" request " in line and b" status=200 " not in line:
-                bad += 1
+                bad.append(line)
+    if bad:
+        with open(path + ".non200", "ab") as f:
+            f.writelines(bad)
     os.truncate(path, 0)
-    return bad
+    return len(bad)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 # and p50/p99 latency (log scale). Called as
 #   gnuplot -e "datafile='chart.dat'; outfile='chart.png'; charttitle='...'" bench/chart.gp
 # chart.dat columns: index "label" rps_median rps_min rps_max p50_ms p99_ms
-set terminal pngcairo size 1400,600 font "DejaVu Sans,10"
+# chartwidth (optional, pixels): wider for more targets.
+if (!exists("chartwidth")) chartwidth = 1400
+set terminal pngcairo size chartwidth,600 font "DejaVu Sans,10"
 set bmargin 4
 set output outfile
 set multiplot layout 1,2 title charttitle font ",12"
@@ -25,6 +27,7 @@ set ylabel "milliseconds (log scale)"
 set logscale y
 set yrange [*:*]
 set format y "%g"
+set key top left
 set boxwidth 0.35
 plot datafile using ($1-0.18):6:xtic(2) with boxes lc rgb "#66ccee" title "p50", \
      "" using ($1+0.18):7 with boxes lc rgb "#ee6677" title "p99", \

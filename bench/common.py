@@ -165,15 +165,41 @@ def cpu_ticks(pid):
     return sum(int(x) for x in st[11:15])
 
 
-def rss_kib(pid):
+def rss_kib(pid, field="VmRSS"):
+    """VmRSS (or another Vm* line of /proc/PID/status, e.g. VmHWM, the peak RSS) in KiB."""
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1])
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
         return None
     return None
+
+
+def hwm_kib(pid):
+    """The peak RSS (VmHWM) since the process started or since reset_hwm, in KiB."""
+    return rss_kib(pid, "VmHWM")
+
+
+def reset_hwm(pid):
+    """Sets VmHWM back to the current RSS (clear_refs 5, Linux >= 4.0); False if refused."""
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def process_cpu_ns(pid):
+    """CPU time of a whole process (every thread, living or gone) in ns, from its POSIX CPU
+    clock (what clock_getcpuclockid(3) returns: ~pid << 3 | CPUCLOCK_SCHED): ns where
+    /proc/PID/stat counts 10 ms ticks. None if the process is gone."""
+    try:
+        return time.clock_gettime_ns(((~pid) << 3) | 2)
+    except OSError:
+        return None
 
 
 def machine_ticks():

@@ -5,10 +5,12 @@
 #   make bench-tools                   only build what they need
 # The tools: bench/bare_responder.cpp (target b, the architecture's ceiling) and
 # bench/fcgi_load.cpp (target f, FastCGI load without nginx; it reuses the request encoder
-# of tests/support/fcgi_client.cpp) and bench/spawn_loop.cpp (e0, the machine's ceiling for
-# starting processes, which bounds exec actions).
+# of tests/support/fcgi_client.cpp), bench/spawn_loop.cpp (e0, the machine's ceiling for
+# starting processes, which bounds exec actions) and bench/photo.cpp (the document store
+# targets' 6000x4000 JPEG, made with libvips).
 
-BENCH_TOOLS := $(BUILD)/bench/bare_responder $(BUILD)/bench/fcgi_load $(BUILD)/bench/spawn_loop
+BENCH_TOOLS := $(BUILD)/bench/bare_responder $(BUILD)/bench/fcgi_load $(BUILD)/bench/spawn_loop \
+	$(BUILD)/bench/photo
 BENCH_ARGS ?=
 
 .PHONY: bench bench-instructions bench-tools
@@ -34,7 +36,13 @@ $(BUILD)/bench/fcgi_load: $(BUILD)/bench/fcgi_load.o $(BUILD)/tests/support/fcgi
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CXX) $(WF_LDFLAGS) $(LDFLAGS) $^ -o $@
 
+$(BUILD)/bench/photo: $(BUILD)/bench/photo.o
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CXX) $(WF_LDFLAGS) $(LDFLAGS) $^ $(shell $(PKG_CONFIG) --libs vips 2>/dev/null || \
+		echo -lvips -lgobject-2.0 -lglib-2.0) -o $@
+
 # `make format` and `make format-check` cover the bench sources too.
 FORMAT_FILES += $(wildcard bench/*.cpp)
 
--include $(BUILD)/bench/bare_responder.d $(BUILD)/bench/fcgi_load.d $(BUILD)/bench/spawn_loop.d
+-include $(BUILD)/bench/bare_responder.d $(BUILD)/bench/fcgi_load.d $(BUILD)/bench/spawn_loop.d \
+	$(BUILD)/bench/photo.d
