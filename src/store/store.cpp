@@ -69,10 +69,12 @@ std::string Store::root_title() const {
 
 bool Store::writable(const struct stat& st) const {
     if (config_.read_only) return false;
-    const uid_t uid = geteuid();
+    // The process's ids never change after the start: asked once, not per listed item.
+    static const uid_t uid = geteuid();
+    static const gid_t gid = getegid();
     if (uid == 0) return true;
     if (st.st_uid == uid) return (st.st_mode & S_IWUSR) != 0;
-    if (st.st_gid == getegid()) return (st.st_mode & S_IWGRP) != 0;
+    if (st.st_gid == gid) return (st.st_mode & S_IWGRP) != 0;
     return (st.st_mode & S_IWOTH) != 0;
 }
 
