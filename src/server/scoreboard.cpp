@@ -59,6 +59,7 @@ int Scoreboard::claim_slot(std::uint32_t generation) {
         s.child_pgid.store(0);
         s.pid.store(0);
         s.state.store(WorkerState::starting);
+        if (slots_used_.load() < i + 1) slots_used_.store(i + 1);
         return static_cast<int>(i);
     }
     return -1;
@@ -99,8 +100,9 @@ bool Scoreboard::try_begin_action(std::size_t slot, int idx, unsigned max_concur
         // for the last place may both see the other and both back off: a spurious 503 is
         // possible under a tight race, running more than max_concurrent is not.
         unsigned running = 0;
-        for (const WorkerSlot& s : slots_)
-            if (s.action.load() == idx) ++running;
+        const std::size_t used = slots_used_.load();
+        for (std::size_t i = 0; i < used; ++i)
+            if (slots_[i].action.load() == idx) ++running;
         if (running > max_concurrent) {
             self.action.store(-1);
             actions_[idx].rejected_busy.fetch_add(1, std::memory_order_relaxed);

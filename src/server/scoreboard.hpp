@@ -82,6 +82,9 @@ private:
     std::int64_t started_ns_ = 0;
     std::atomic<std::uint64_t> reloads_;
     std::atomic<std::uint64_t> deadline_kills_; // workers killed for request_timeout
+    // Slots [0, slots_used_) have ever been claimed: the rest need no looking at (claims take
+    // the lowest free slot, so this stays near the number of workers).
+    std::atomic<std::size_t> slots_used_;
     WorkerSlot slots_[kSlots];
     ActionCounters actions_[kActions];
     std::atomic<std::uint64_t> by_status_[kStatusCodes];
