@@ -7,9 +7,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <fcntl.h>
-#include <csignal>
 #include <fmt/format.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -116,7 +116,8 @@ void on_lock_alarm(int) {}
 bool lock_within(int fd, unsigned seconds) {
     if (flock(fd, LOCK_EX | LOCK_NB) == 0) return true;
     if (errno != EWOULDBLOCK) return false;
-    struct sigaction sa {}, old {};
+    struct sigaction sa {
+    }, old{};
     sa.sa_handler = on_lock_alarm;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = 0; // no SA_RESTART: the alarm must end the wait
@@ -186,14 +187,15 @@ ActionResult append_json_line(const std::string& file, std::string line, unsigne
         if (!fd && why.empty()) return file_failure("open", file, errno);
         if (why.empty()) why = not_ours(fd.get());
         if (!why.empty())
-            return {false, "could not record the action (the log file is not one wfhookd may "
-                           "write)",
+            return {false,
+                    "could not record the action (the log file is not one wfhookd may "
+                    "write)",
                     fmt::format("open {}: {}", file, why)};
         if (!lock_within(fd.get(), lock_timeout)) {
             if (errno != EWOULDBLOCK) return file_failure("flock", file, errno);
-            ActionResult busy{false, "the audit log is busy, try again",
-                              fmt::format("{} stayed locked by another process for {} s", file,
-                                          lock_timeout)};
+            ActionResult busy{
+                false, "the audit log is busy, try again",
+                fmt::format("{} stayed locked by another process for {} s", file, lock_timeout)};
             busy.status = 503;
             return busy;
         }

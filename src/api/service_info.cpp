@@ -13,7 +13,8 @@ std::string build_service_info(const Config& config) {
     w.key("availableEndpoints").begin_array();
     // Exactly what this instance serves.
     for (const Endpoint& e : endpoints())
-        if (e.listed != nullptr && e.listed(config) && (e.enabled == nullptr || e.enabled(config))) w.value(e.name);
+        if (e.listed != nullptr && e.listed(config) && (e.enabled == nullptr || e.enabled(config)))
+            w.value(e.name);
     w.end_array();
     w.key("customActions").begin_array();
     for (const ActionConfig& a : config.actions)

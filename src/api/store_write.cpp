@@ -71,8 +71,14 @@ void audit(const Context& ctx, const Call& call, std::string_view endpoint, std:
         .field("user", call.caller.user)
         .field("endpoint", endpoint)
         .field("id", id);
-    if (from.empty()) w.key("from").null(); else w.field("from", from);
-    if (to.empty()) w.key("to").null(); else w.field("to", to);
+    if (from.empty())
+        w.key("from").null();
+    else
+        w.field("from", from);
+    if (to.empty())
+        w.key("to").null();
+    else
+        w.field("to", to);
     w.end_object();
     const ActionResult r = append_json_line(ctx.config->store.audit_file, std::move(line), 5);
     if (!r.ok) log(Level::error, "store: the audit line of a change was not written: {}", r.detail);
@@ -153,7 +159,8 @@ void handle_upload_init(const Context& ctx, const Call& call, Response& res) {
     Item folder, file;
     if (!parent_folder(sc, p.parent_id, folder, res)) return;
     // A name in use gets "NAME (2).ext", as desktop file managers do (docs/workfront.md).
-    if (const Outcome o = sc.store.create_file(folder, p.filename.value, true, file); o != Outcome::ok)
+    if (const Outcome o = sc.store.create_file(folder, p.filename.value, true, file);
+        o != Outcome::ok)
         return fail(res, o, p.filename.value);
     if (!p.document_id.empty() &&
         !sc.store.set_document(p.document_id.value, p.document_version_id.value, file.row.id))
@@ -212,7 +219,8 @@ void handle_create_folder(const Context& ctx, const Call& call, Response& res) {
     if (!parent_folder(sc, p.parent_id, parent, res)) return;
     if (const Outcome o = sc.store.create_folder(parent, p.name.value, folder); o != Outcome::ok) {
         if (o == Outcome::exists)
-            return res.set_error(409, fmt::format("a folder named {} already exists", p.name.value));
+            return res.set_error(409,
+                                 fmt::format("a folder named {} already exists", p.name.value));
         return fail(res, o, p.name.value);
     }
     audit(ctx, call, "createFolder", folder.row.id, {}, folder.row.path);
@@ -223,10 +231,11 @@ void handle_delete(const Context& ctx, const Call& call, Response& res) {
     StoreContext& sc = *ctx.store;
     const auto& p = call.params_as<DeleteParams>();
     const int given = !p.id.empty() + !p.document_id.empty() + !p.folder_id.empty();
-    if (given != 1)
-        return res.set_error(400, "give exactly one of id, documentId and folderId");
+    if (given != 1) return res.set_error(400, "give exactly one of id, documentId and folderId");
     if (refuse_if_read_only(sc, res)) return;
-    const Param& which = !p.id.empty() ? p.id : !p.document_id.empty() ? p.document_id : p.folder_id;
+    const Param& which = !p.id.empty()            ? p.id
+                         : !p.document_id.empty() ? p.document_id
+                                                  : p.folder_id;
     Item item;
     if (!find_item(sc, which, false, item, res)) return;
     if (item.root()) return res.set_error(400, "the root folder cannot be deleted");
@@ -234,7 +243,8 @@ void handle_delete(const Context& ctx, const Call& call, Response& res) {
         return res.set_error(400, fmt::format("{} is a folder: use folderId", which.value));
     if (&which == &p.folder_id && !item.folder())
         return res.set_error(400, fmt::format("{} is not a folder: use documentId", which.value));
-    if (const Outcome o = sc.store.remove(item); o != Outcome::ok) return fail(res, o, item.row.name);
+    if (const Outcome o = sc.store.remove(item); o != Outcome::ok)
+        return fail(res, o, item.row.name);
     audit(ctx, call, "delete", item.row.id, item.row.path, {});
     res.set_success();
 }

@@ -77,8 +77,8 @@ struct OAuth2Config {
     bool enabled = false;
     std::string client_id;
     std::string client_secret_file;
-    std::string client_secret; // never logged
-    std::string redirect_uri;  // Workfront's; the only place wfhookd ever redirects to
+    std::string client_secret;             // never logged
+    std::string redirect_uri;              // Workfront's; the only place wfhookd ever redirects to
     std::uint64_t access_token_ttl = 3600; // seconds
     std::uint64_t refresh_token_ttl = 90ull * 86400;
     std::uint64_t code_ttl = 300;

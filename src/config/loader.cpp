@@ -69,11 +69,8 @@ struct Section {
     void (Loader::*parse)(const pt::ptree&);
 };
 constexpr Section kSections[] = {
-    {"server", &Loader::server},
-    {"service", &Loader::service},
-    {"auth", &Loader::auth},
-    {"store", &Loader::store},
-    {"oauth2", &Loader::oauth2},
+    {"server", &Loader::server}, {"service", &Loader::service}, {"auth", &Loader::auth},
+    {"store", &Loader::store},   {"oauth2", &Loader::oauth2},
 };
 constexpr std::string_view kKnownSections =
     "[server], [service], [auth], [store], [oauth2], [action:NAME]";

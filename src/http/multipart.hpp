@@ -23,9 +23,9 @@ public:
     std::string_view error() const { return error_; }
 
 private:
-    bool fill();                         // reads more of the body; false at its end
+    bool fill(); // reads more of the body; false at its end
     long fail(std::string_view why);
-    bool start_part(bool& has_file);     // past the delimiter line and the part's headers
+    bool start_part(bool& has_file); // past the delimiter line and the part's headers
     bool skip_part();
 
     BodySource& body_;

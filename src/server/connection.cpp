@@ -25,8 +25,8 @@ void Connection::next_request() {
 Progress skip_leftover(Connection& c, std::string& scratch) {
     while (c.skipping()) {
         if (c.discard_left > 0) {
-            const ssize_t n = recv(c.fd, scratch.data(),
-                                   std::min(c.discard_left, scratch.size()), MSG_DONTWAIT);
+            const ssize_t n =
+                recv(c.fd, scratch.data(), std::min(c.discard_left, scratch.size()), MSG_DONTWAIT);
             if (n == 0) return Progress::closed;
             if (n < 0) return would_block(errno) ? Progress::waiting : Progress::failed;
             c.discard_left -= static_cast<std::size_t>(n);

@@ -90,8 +90,8 @@ private:
     // pipe, and the body was never asked for).
     bool socket_untouched_ = false;
     bool whole_ = false; // the request had arrived whole when it began
-    std::string head_;  // reused header buffer
-    std::string chunk_; // reused buffer for streamed files
+    std::string head_;   // reused header buffer
+    std::string chunk_;  // reused buffer for streamed files
 };
 
 // libfcgi process-wide init (idempotent). Install signal dispositions before calling it:

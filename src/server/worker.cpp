@@ -514,7 +514,8 @@ void block_handled_signals(sigset_t* previous) {
     handoff.events = EPOLLIN | EPOLLEXCLUSIVE;
     handoff.data.fd = args.handoff_recv;
     if (!fcgi_init() || ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, args.listen_fd, &ev) != 0 ||
-        (args.handoff_recv >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, args.handoff_recv, &handoff) != 0)) {
+        (args.handoff_recv >= 0 &&
+         epoll_ctl(ep, EPOLL_CTL_ADD, args.handoff_recv, &handoff) != 0)) {
         log(Level::error, "worker cannot start: {}", std::strerror(errno));
         _exit(kWorkerStartFailed);
     }

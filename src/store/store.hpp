@@ -32,10 +32,10 @@ enum class Outcome {
     not_a_folder, // a folder was needed
     error,        // the index or the file system failed (logged)
     // The write side.
-    exists,    // the name is taken (409)
-    no_space,  // the file system is full (ENOSPC, EDQUOT)
-    too_large, // more than max_upload_size
-    read_only, // [store] read_only, or the file system refuses writes (EROFS, EACCES)
+    exists,     // the name is taken (409)
+    no_space,   // the file system is full (ENOSPC, EDQUOT)
+    too_large,  // more than max_upload_size
+    read_only,  // [store] read_only, or the file system refuses writes (EROFS, EACCES)
     body_error, // the request body ended early or the peer went away
 };
 
@@ -45,7 +45,7 @@ std::string name_problem(std::string_view name);
 
 // Where a new item should go and what it is called.
 struct Placement {
-    std::string name;  // the name it got ("NAME (2).ext" when NAME was taken and numbering allowed)
+    std::string name; // the name it got ("NAME (2).ext" when NAME was taken and numbering allowed)
 };
 
 // Reads a body into a file: the upload endpoint's stream, or anything else in tests.

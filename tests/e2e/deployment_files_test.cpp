@@ -90,8 +90,8 @@ BOOST_AUTO_TEST_CASE(the_sample_config_passes_wfhookd_t_as_shipped_and_with_ever
     std::string sample = read_file(sample_path());
     sample = replace_all(sample, "/etc/wfhookd/api-keys", dir.file("api-keys"));
     sample = replace_all(sample, "/etc/wfhookd/link-secret", dir.file("link-secret"));
-    sample = replace_all(sample, "/etc/wfhookd/oauth2-client-secret",
-                         dir.file("oauth2-client-secret"));
+    sample =
+        replace_all(sample, "/etc/wfhookd/oauth2-client-secret", dir.file("oauth2-client-secret"));
     sample = replace_all(sample, "/srv/wfhookd", dir.file("srv"));
     sample = replace_all(sample, "/var/cache/wfhookd", dir.file("cache"));
     const Check shipped = check_config(dir, sample);

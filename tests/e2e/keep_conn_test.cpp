@@ -124,8 +124,8 @@ BOOST_DATA_TEST_CASE(twenty_thousand_requests_across_ten_reloads, bdata::make(kR
     if (run.server == "nginx") {
         NginxOptions no;
         no.keep_conn = run.keep;
-        nginx = std::make_unique<Nginx>(dir, std::vector<std::string>{"unix:" + w.socket_path()},
-                                        no);
+        nginx =
+            std::make_unique<Nginx>(dir, std::vector<std::string>{"unix:" + w.socket_path()}, no);
     } else {
         apache = std::make_unique<Apache>(dir, w.socket_path(), ApacheOptions{run.keep});
     }

@@ -61,9 +61,8 @@ public:
     explicit Site(const WfhookdOptions& options)
         : wfhookd(dir, options), prefix_(dir.file("nginx")) {
         make_certificate();
-        for (const char* snippet :
-             {"wfhookd-fastcgi.conf", "wfhookd-locations.conf", "wfhookd-errors.conf",
-              "wfhookd-oauth2.conf"})
+        for (const char* snippet : {"wfhookd-fastcgi.conf", "wfhookd-locations.conf",
+                                    "wfhookd-errors.conf", "wfhookd-oauth2.conf"})
             dir.write(std::string("nginx/conf/snippets/") + snippet,
                       read_file(source_dir() + "/nginx/" + snippet));
         for (const char* t : {"client_body", "fastcgi", "proxy", "uwsgi", "scgi"})

@@ -117,10 +117,10 @@ BOOST_AUTO_TEST_CASE(service_info_lists_exactly_what_is_served) {
     std::vector<std::string> listed;
     for (const Json& e : info.at("availableEndpoints").items)
         listed.push_back(e.text);
-    BOOST_TEST(listed == (std::vector<std::string>{"serviceInfo", "customAction", "metadata",
-                                                   "files", "search", "download", "thumbnail",
-                                                   "uploadInit", "upload", "createFolder",
-                                                   "delete", "rename"}),
+    BOOST_TEST(listed ==
+                   (std::vector<std::string>{"serviceInfo", "customAction", "metadata", "files",
+                                             "search", "download", "thumbnail", "uploadInit",
+                                             "upload", "createFolder", "delete", "rename"}),
                boost::test_tools::per_element());
 }
 

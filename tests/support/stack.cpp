@@ -157,9 +157,8 @@ Nginx::Nginx(const TempDir& dir, const std::vector<std::string>& upstreams,
     if (options.keep_conn) servers += ";\n        keepalive 32;\n        keepalive_timeout 4s";
     const std::string templ = read_file(source_dir() + "/nginx/dev.conf.in");
     if (templ.empty()) throw std::runtime_error("cannot read nginx/dev.conf.in");
-    for (const char* snippet :
-         {"wfhookd-fastcgi.conf", "wfhookd-locations.conf", "wfhookd-errors.conf",
-          "wfhookd-oauth2.conf"}) {
+    for (const char* snippet : {"wfhookd-fastcgi.conf", "wfhookd-locations.conf",
+                                "wfhookd-errors.conf", "wfhookd-oauth2.conf"}) {
         std::string text = read_file(source_dir() + "/nginx/" + snippet);
         if (options.keep_conn && std::string(snippet) == "wfhookd-fastcgi.conf") {
             const std::string off = "fastcgi_keep_conn off;";

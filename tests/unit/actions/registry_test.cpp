@@ -79,7 +79,8 @@ BOOST_AUTO_TEST_CASE(setting_tables) {
     };
     BOOST_TEST(keys("exec") == (std::set<std::string>{"command", "timeout", "directory", "umask"}),
                boost::test_tools::per_element());
-    BOOST_TEST(keys("append") == (std::set<std::string>{"file", "lock_timeout"}), boost::test_tools::per_element());
+    BOOST_TEST(keys("append") == (std::set<std::string>{"file", "lock_timeout"}),
+               boost::test_tools::per_element());
     BOOST_TEST(keys("noop").empty());
 }
 
