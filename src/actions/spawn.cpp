@@ -28,10 +28,17 @@ struct ChildArgs {
 int child_main(void* p) {
     auto* a = static_cast<ChildArgs*>(p);
     const SpawnRequest& r = *a->request;
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
+    // Every disposition back to the default, through the kernel's own call: glibc's sigaction
+    // refuses the signals it reserves (32, 33), which a parent may still have left ignored.
+    struct {
+        void* handler = nullptr; // SIG_DFL
+        unsigned long flags = 0;
+        void* restorer = nullptr;
+        unsigned long mask = 0;
+    } dfl;
     for (int sig = 1; sig < NSIG; ++sig)
-        if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);
+        if (sig != SIGKILL && sig != SIGSTOP)
+            syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof dfl.mask);
     int err = 0;
     if (setpgid(0, 0) != 0) err = errno;
     // Supplementary groups are the daemon's, not the action's (EPERM without CAP_SETGID: the

@@ -1,6 +1,7 @@
 // request_timeout: the master kills a worker whose request runs too long (the caller gets a
 // 5xx from nginx, everyone else is unaffected); time spent idle never counts. io_timeout:
 // a FastCGI peer that stalls mid-request is dropped without killing anyone.
+#include "store_writes.hpp"
 #include "support/fcgi_client.hpp"
 #include "support/json_check.hpp"
 #include "support/stack.hpp"
@@ -13,43 +14,42 @@
 #include <unistd.h>
 
 using namespace wftest;
+using namespace wftest::writes;
 
 BOOST_AUTO_TEST_SUITE(deadlines)
 
 BOOST_AUTO_TEST_CASE(a_request_over_request_timeout_gets_a_5xx_and_others_are_unaffected) {
-    TempDir out;
-    const std::string audit = out.file("audit.jsonl");
-    WfhookdOptions o;
-    o.server = "workers = 2\nrequest_timeout = 1\nstatus = yes\n";
-    o.actions = "[action:audit]\ntype = append\nfile = " + audit + "\n";
-    Stack s(o);
-    // A backup tool holding the audit file's lock: the append blocks in flock().
-    const int fd = open(audit.c_str(), O_RDWR | O_CREAT, 0640);
-    BOOST_TEST_REQUIRE(flock(fd, LOCK_EX) == 0);
-    const std::vector<pid_t> workers = s.wfhookd.workers();
-
-    auto stuck = std::async(std::launch::async, [&] {
-        return s.get("/customAction?name=audit&documentId=1", s.auth());
-    });
-    // While it hangs, the other worker answers.
+    // An upload whose client stops sending: its worker waits for the body (io_timeout, 30 s
+    // here), and request_timeout, counted from the last byte that arrived, ends it first.
+    // (Actions cannot hold a worker that long: their own timeouts must be shorter.)
+    WriteOptions o;
+    o.server = "workers = 2\nrequest_timeout = 1\nio_timeout = 30\nstatus = yes\n";
+    WriteStack t(o);
+    const std::string id = t.upload_init("/", "stuck.bin").at("id").text;
+    const std::vector<pid_t> workers = t.wfhookd.workers();
+    StreamRequest r = t.upload_request(id, Content{7, 4 * kMiB});
+    PauseAt pause(kMiB);
+    r.progress = [&](std::uint64_t sent) { pause(sent); };
+    auto stuck = std::async(std::launch::async, [&] { return t.stream(r); });
+    BOOST_TEST_REQUIRE(pause.wait_reached());
+    BOOST_TEST(t.wfhookd.wait_log("killed: its request ran longer than request_timeout (1 s) "
+                                  "endpoint=upload"),
+               t.wfhookd.log());
+    // Meanwhile, and after, the other worker answers.
     for (int i = 0; i < 5; ++i)
-        BOOST_TEST(s.get("/serviceInfo").status == 200);
-    const HttpResponse r = stuck.get();
-    BOOST_TEST(r.status == 502);
-    BOOST_TEST(r.body.find("the service did not answer") != std::string::npos, r.body);
-    BOOST_TEST(s.wfhookd.log().find("killed: its request ran longer than request_timeout (1 s) "
-                                    "endpoint=customAction action=audit") != std::string::npos,
-               s.wfhookd.log());
-    close(fd);
+        BOOST_TEST(t.call("GET", "/wf/serviceInfo").status == 200);
+    pause.release();
+    const StreamResult res = stuck.get();
+    BOOST_TEST(res.response.status == 502, res.response.body);
     // The killed worker was replaced; the service is whole again.
     BOOST_TEST(wait_until([&] {
-        const auto now = s.wfhookd.workers();
+        const auto now = t.wfhookd.workers();
         return now.size() == 2 && now != workers;
     }));
-    BOOST_TEST(s.get("/customAction?name=audit&documentId=2", s.auth()).status == 200);
+    BOOST_TEST(t.upload_bytes(id, "done").status == 200);
     Json status;
     std::string err;
-    BOOST_TEST_REQUIRE(json_parse(s.get("/status").body, status, err), err);
+    BOOST_TEST_REQUIRE(json_parse(t.call("GET", "/wf/status").body, status, err), err);
     BOOST_TEST(status.at("requestTimeoutKills").text == "1");
 }
 

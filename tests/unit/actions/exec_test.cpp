@@ -19,6 +19,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -414,6 +415,15 @@ BOOST_AUTO_TEST_CASE(child_process_setup_and_process_group) {
     struct sigaction old_pipe {};
     ignore.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &ignore, &old_pipe);
+    // And a signal glibc reserves (32), which only the kernel's call can set: a parent
+    // process may leave it ignored, and glibc's sigaction cannot reset it.
+    struct {
+        void* handler;
+        unsigned long flags = 0;
+        void* restorer = nullptr;
+        unsigned long mask = 0;
+    } raw_ignore{reinterpret_cast<void*>(SIG_IGN)}, raw_old{};
+    BOOST_TEST_REQUIRE(syscall(SYS_rt_sigaction, 32, &raw_ignore, &raw_old, 8) == 0);
 
     std::atomic<pid_t> group{0};
     ActionResult result;
@@ -481,6 +491,7 @@ BOOST_AUTO_TEST_CASE(child_process_setup_and_process_group) {
     }
     runner.join();
     sigaction(SIGPIPE, &old_pipe, nullptr);
+    syscall(SYS_rt_sigaction, 32, &raw_old, nullptr, 8);
     close(marker);
     BOOST_TEST(group.load() == 0); // cleared once the program is gone
     BOOST_TEST(!result.ok);
