@@ -80,8 +80,14 @@ std::string Wfhookd::config_text() const {
     std::string c = "[server]\n";
     if (options_.listen) c += "listen = unix:" + socket_ + "\n";
     c += options_.server;
-    c += "\n[service]\npublisher = Test Corp\n\n[auth]\napi_key_file = " + key_file_ + "\n";
+    c += "\n[service]\npublisher = Test Corp\n";
+    if (options_.api_keys || !options_.auth.empty()) c += "\n[auth]\n";
+    if (options_.api_keys) c += "api_key_file = " + key_file_ + "\n";
     c += options_.auth;
+    if (!options_.oauth2.empty())
+        c += "\n[oauth2]\nclient_secret_file = " + dir_.file(name_ + ".client-secret") +
+             (options_.store ? "" : "\ndatabase = " + dir_.file(name_ + ".oauth2.sqlite")) + "\n" +
+             options_.oauth2 + "\n";
     if (options_.store) {
         c += "\n[store]\nroot = " + store_root() +
              "\nindex = " + dir_.file(name_ + ".index.sqlite") +
@@ -95,6 +101,8 @@ std::string Wfhookd::config_text() const {
 
 void Wfhookd::write_config(const WfhookdOptions& options) {
     options_ = options;
+    if (!options.oauth2.empty() && !file_exists(dir_.file(name_ + ".client-secret")))
+        dir_.write(name_ + ".client-secret", random_key() + random_key() + "\n", 0640);
     // Write-then-rename, as an editor or config tool would: a reload never sees half a file.
     dir_.write(name_ + ".conf.new", config_text());
     std::rename(dir_.file(name_ + ".conf.new").c_str(), config_.c_str());
@@ -118,6 +126,13 @@ std::string Wfhookd::audit_file() const {
 
 std::string Wfhookd::store_root() const {
     return dir_.file("store");
+}
+
+std::string Wfhookd::client_secret() const {
+    std::string s = read_file(dir_.file(name_ + ".client-secret"));
+    while (!s.empty() && s.back() == '\n')
+        s.pop_back();
+    return s;
 }
 
 std::string Wfhookd::link_secret() const {
@@ -157,9 +172,8 @@ Nginx::Nginx(const TempDir& dir, const std::vector<std::string>& upstreams,
     if (options.keep_conn) servers += ";\n        keepalive 32;\n        keepalive_timeout 4s";
     const std::string templ = read_file(source_dir() + "/nginx/dev.conf.in");
     if (templ.empty()) throw std::runtime_error("cannot read nginx/dev.conf.in");
-    for (const char* snippet :
-         {"wfhookd-fastcgi.conf", "wfhookd-locations.conf", "wfhookd-errors.conf",
-          "wfhookd-oauth2.conf"}) {
+    for (const char* snippet : {"wfhookd-fastcgi.conf", "wfhookd-locations.conf",
+                                "wfhookd-errors.conf", "wfhookd-oauth2.conf"}) {
         std::string text = read_file(source_dir() + "/nginx/" + snippet);
         if (options.keep_conn && std::string(snippet) == "wfhookd-fastcgi.conf") {
             const std::string off = "fastcgi_keep_conn off;";
@@ -223,8 +237,8 @@ void Nginx::stop() {
     if (proc_.pid() > 0) proc_.stop(SIGTERM);
 }
 
-Stack::Stack(const WfhookdOptions& options)
-    : dir(), wfhookd(dir, options), nginx(dir, {"unix:" + wfhookd.socket_path()}) {
+Stack::Stack(const WfhookdOptions& options, const NginxOptions& nginx_options)
+    : dir(), wfhookd(dir, options), nginx(dir, {"unix:" + wfhookd.socket_path()}, nginx_options) {
     wfhookd.start();
 }
 
