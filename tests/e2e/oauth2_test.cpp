@@ -152,7 +152,7 @@ BOOST_AUTO_TEST_SUITE(oauth2)
 BOOST_AUTO_TEST_CASE(provisioning_as_workfront_runs_it) {
     TempDir out;
     OAuth2Options o;
-    o.oauth2 = "access_token_ttl = 3s\n";
+    o.oauth2 = "access_token_ttl = 4s\n";
     o.wfhookd.store = true;
     o.wfhookd.actions = exec_action("record", "record.sh", out.path());
     OAuth2Stack t(o);
@@ -218,7 +218,7 @@ BOOST_AUTO_TEST_CASE(provisioning_as_workfront_runs_it) {
     BOOST_TEST(issued.header("cache-control") == "no-store");
     BOOST_TEST(issued.header("pragma") == "no-cache");
     const Tokens tokens = OAuth2Stack::parse_tokens(issued);
-    BOOST_TEST(tokens.expires_in == 3);
+    BOOST_TEST(tokens.expires_in == 4);
     BOOST_TEST(tokens.access.size() == 43u);
     BOOST_TEST(tokens.refresh.size() == 43u);
     BOOST_TEST(tokens.access != tokens.refresh);
@@ -234,6 +234,13 @@ BOOST_AUTO_TEST_CASE(provisioning_as_workfront_runs_it) {
     BOOST_TEST_REQUIRE(wait_until([&] { return file_exists(out.file("done")); }));
     BOOST_TEST(read_file(out.file("WF_USERNAME")) == "ann");
     BOOST_TEST(t.s.wfhookd.wait_log("endpoint=customAction action=record status=200 user=ann "));
+    const HttpResponse folder = t.s.request(
+        "POST", "/wf/createFolder?name=Inbox",
+        {{"Authorization", "Bearer " + tokens.access}, {"username", "mallory@example.com"}});
+    BOOST_TEST(folder.status == 200, folder.body);
+    const std::string audit = read_file(t.s.wfhookd.audit_file());
+    BOOST_TEST(audit.find("\"user\":\"ann\"") != std::string::npos, audit);
+    BOOST_TEST(audit.find("mallory") == std::string::npos, audit);
 
     // The access token expires: 403, which makes Workfront refresh (spec §7, §12 item 19).
     BOOST_TEST_REQUIRE(
@@ -446,19 +453,23 @@ BOOST_AUTO_TEST_CASE(list_grants_and_revoke_cut_a_user_off_at_once_in_every_work
     BOOST_TEST(t.list_grants().ends_with("\n0 grants\n"));
     const Tokens ann = t.exchange(t.code("ann"));
     const Tokens bob = t.exchange(t.code("bob"));
+    const std::string pending = t.code("ann", "in flight"); // consented, not yet traded
     const std::string grants = t.list_grants();
     const std::string date = "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z";
     BOOST_TEST(std::regex_search(grants, std::regex("\nann +" + date + " +" + date + " +" + date +
                                                     " +workfront\n")),
                grants);
     BOOST_TEST(std::regex_search(grants, std::regex("\nbob +" + date + " +")), grants);
-    BOOST_TEST(grants.ends_with("\n2 grants\n"), grants);
+    BOOST_TEST(std::regex_search(grants, std::regex("\nann +" + date + " +" + date +
+                                                    " +\\(not yet used\\) +workfront\n")),
+               grants);
+    BOOST_TEST(grants.ends_with("\n3 grants\n"), grants);
 
     // Both workers take ann's token...
     const std::string before_revoke = both_workers_answer(t, ann.access, 200, 0);
     BOOST_TEST_REQUIRE(before_revoke.empty(), before_revoke << "\n" << t.s.wfhookd.log());
     const std::size_t before = t.s.wfhookd.log().size();
-    BOOST_TEST(t.cli({"--revoke", "ann"}) == "revoked 1 grant of ann\n");
+    BOOST_TEST(t.cli({"--revoke", "ann"}) == "revoked 2 grants of ann\n");
     // ...and refuse it from the very next request on, both of them.
     const HttpResponse next = t.call(kNoop, ann.access);
     BOOST_TEST(next.status == 403);
@@ -469,6 +480,10 @@ BOOST_AUTO_TEST_CASE(list_grants_and_revoke_cut_a_user_off_at_once_in_every_work
         t.token("grant_type=refresh_token&refresh_token=" + ann.refresh + "&" + t.client_params());
     BOOST_TEST(refresh.status == 400);
     BOOST_TEST(parse_json(refresh.body).at("error").text == "invalid_grant");
+    const HttpResponse late =
+        t.token("grant_type=authorization_code&code=" + pending + "&" + t.client_params());
+    BOOST_TEST(late.status == 400);
+    BOOST_TEST(parse_json(late.body).at("error").text == "invalid_grant");
     // Only ann.
     BOOST_TEST(t.works(bob.access));
     const std::string after = t.list_grants();
