@@ -1,8 +1,9 @@
-// OAuth2 under attack, through nginx and its login: replayed, expired and foreign codes, wrong
-// client secrets, replayed refresh tokens, forged consent forms, attempts to change where the
-// browser is sent, hostile states, credentials that are not a bearer token, a login header
-// on paths the login does not protect, and guessing at the token endpoint. Each is answered as
-// specified, and nothing is granted.
+// OAuth2 under attack, through nginx and its login: replayed (and raced), expired and foreign
+// codes, wrong client secrets, tokens of the wrong kind, malformed token requests, replayed
+// refresh tokens, forged consent forms, attempts to change where the browser is sent (by
+// parameters, or by the path the consent form posts to), hostile states, credentials that are
+// not a bearer token, a login header on paths the login does not protect, and guessing at the
+// token endpoint. Each is answered as specified, and nothing is granted.
 #include "support/json_check.hpp"
 #include "support/oauth2.hpp"
 #include "support/process.hpp"
