@@ -119,8 +119,8 @@ bool foreign_client(const OAuth2Config& config, const AuthorizeParams& p) {
            (p.redirect_uri.present && p.redirect_uri.value != config.redirect_uri);
 }
 
-void consent_page(const Context& ctx, const Call& call, std::string_view user,
-                  std::string_view state, Response& res) {
+void consent_page(const Context& ctx, std::string_view user, std::string_view state,
+                  Response& res) {
     const OAuth2Context& oc = *ctx.oauth2;
     const std::int64_t expires = realtime_ns() / 1'000'000'000 + kFormSeconds;
     const std::string csrf = oc.csrf.sign("authorize", csrf_subject(user, state), expires);
@@ -147,9 +147,11 @@ void consent_page(const Context& ctx, const Call& call, std::string_view user,
     }
     b.append("</ul><p>You can take this back at any time by asking the administrator to revoke "
              "your access.</p>");
-    b.append("<form method=\"post\" action=\"");
-    append_html_escaped(b, call.request.path);
-    b.append("\"><input type=\"hidden\" name=\"state\" value=\"");
+    // Relative: back to this very page. The request's path would not do: a link can choose its
+    // prefix, and "/\evil.example/..." or "/<tab>/evil.example/..." is another host to a
+    // browser, which drops tabs and newlines from a URL and reads a backslash as a slash.
+    b.append("<form method=\"post\" action=\"authorize\"><input type=\"hidden\" "
+             "name=\"state\" value=\"");
     append_html_escaped(b, state);
     b.append("\"><input type=\"hidden\" name=\"expires\" value=\"");
     b.append(std::to_string(expires));
@@ -211,7 +213,7 @@ void handle_authorize(const Context& ctx, const Call& call, Response& res) {
         return page(config, res, 400, "Invalid request",
                     "The state parameter is missing, longer than 1024 bytes, or has control "
                     "characters. Start again from Workfront.");
-    if (call.request.method != "POST") return consent_page(ctx, call, user, p.state.value, res);
+    if (call.request.method != "POST") return consent_page(ctx, user, p.state.value, res);
 
     // The form's answer.
     std::int64_t expires = 0;

@@ -80,8 +80,14 @@ std::string Wfhookd::config_text() const {
     std::string c = "[server]\n";
     if (options_.listen) c += "listen = unix:" + socket_ + "\n";
     c += options_.server;
-    c += "\n[service]\npublisher = Test Corp\n\n[auth]\napi_key_file = " + key_file_ + "\n";
+    c += "\n[service]\npublisher = Test Corp\n";
+    if (options_.api_keys || !options_.auth.empty()) c += "\n[auth]\n";
+    if (options_.api_keys) c += "api_key_file = " + key_file_ + "\n";
     c += options_.auth;
+    if (!options_.oauth2.empty())
+        c += "\n[oauth2]\nclient_secret_file = " + dir_.file(name_ + ".client-secret") +
+             (options_.store ? "" : "\ndatabase = " + dir_.file(name_ + ".oauth2.sqlite")) + "\n" +
+             options_.oauth2 + "\n";
     if (options_.store) {
         c += "\n[store]\nroot = " + store_root() +
              "\nindex = " + dir_.file(name_ + ".index.sqlite") +
@@ -95,6 +101,8 @@ std::string Wfhookd::config_text() const {
 
 void Wfhookd::write_config(const WfhookdOptions& options) {
     options_ = options;
+    if (!options.oauth2.empty() && !file_exists(dir_.file(name_ + ".client-secret")))
+        dir_.write(name_ + ".client-secret", random_key() + random_key() + "\n", 0640);
     // Write-then-rename, as an editor or config tool would: a reload never sees half a file.
     dir_.write(name_ + ".conf.new", config_text());
     std::rename(dir_.file(name_ + ".conf.new").c_str(), config_.c_str());
@@ -118,6 +126,13 @@ std::string Wfhookd::audit_file() const {
 
 std::string Wfhookd::store_root() const {
     return dir_.file("store");
+}
+
+std::string Wfhookd::client_secret() const {
+    std::string s = read_file(dir_.file(name_ + ".client-secret"));
+    while (!s.empty() && s.back() == '\n')
+        s.pop_back();
+    return s;
 }
 
 std::string Wfhookd::link_secret() const {
@@ -222,8 +237,8 @@ void Nginx::stop() {
     if (proc_.pid() > 0) proc_.stop(SIGTERM);
 }
 
-Stack::Stack(const WfhookdOptions& options)
-    : dir(), wfhookd(dir, options), nginx(dir, {"unix:" + wfhookd.socket_path()}) {
+Stack::Stack(const WfhookdOptions& options, const NginxOptions& nginx_options)
+    : dir(), wfhookd(dir, options), nginx(dir, {"unix:" + wfhookd.socket_path()}, nginx_options) {
     wfhookd.start();
 }
 

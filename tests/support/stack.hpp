@@ -28,6 +28,13 @@ struct WfhookdOptions {
     // link secret in <dir>; `store_config` adds lines to [store].
     bool store = false;
     std::string store_config;
+    // [oauth2]: when not empty, these lines (client_id, redirect_uri, the ttls...) plus a
+    // client secret in <dir>/<name>.client-secret (client_secret()) and, without a store, a
+    // token database <dir>/<name>.oauth2.sqlite.
+    std::string oauth2;
+    // [auth] api_key_file; false leaves it out (an [oauth2]-only setup): [auth] is then
+    // written only when `auth` has lines.
+    bool api_keys = true;
 };
 
 // One wfhookd master (with its workers), run from `dir`.
@@ -52,6 +59,7 @@ public:
     std::string audit_file() const; // [store] audit_file
     const std::string& config_path() const { return config_; }
     const std::string& api_key() const { return api_key_; }
+    std::string client_secret() const; // [oauth2] client_secret_file's content
     std::string log() const { return read_file(log_path_); }
     // Waits until `needle` occurs in the log at least `count` times.
     bool wait_log(const std::string& needle, int count = 1,
@@ -103,7 +111,7 @@ private:
 // The common case: one wfhookd behind one nginx.
 class Stack {
 public:
-    explicit Stack(const WfhookdOptions& options = {});
+    explicit Stack(const WfhookdOptions& options = {}, const NginxOptions& nginx_options = {});
     TempDir dir;
     Wfhookd wfhookd;
     Nginx nginx;
