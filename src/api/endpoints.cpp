@@ -135,12 +135,12 @@ const Endpoint kEndpoints[] = {
     {"download",     kRead,   "GET, HEAD",         Access::link,     always,         Body::none,   kLinkParams,         -1, handle_download,      store_enabled,  kNoStore},
     {"thumbnail",    kRead,   "GET, HEAD",         Access::link,     always,         Body::none,   kThumbnailParams,    -1, handle_thumbnail,     store_enabled,  kNoStore},
     {"uploadInit",   kPost,   "POST",              Access::caller,   store_writable, Body::form,   kUploadInitParams,   -1, handle_upload_init,   store_enabled,  kNoStore},
-    {"upload",       kChange, "PUT, POST",         Access::caller,   store_writable, Body::stream, kIdParams,           -1, handle_upload,        store_enabled,  kNoStore},
+    {"upload",       kChange, "PUT, POST",         Access::caller,   store_writable, Body::stream, kIdParams,           -1, handle_upload,        store_enabled,  kNoStore,  Errors::upload},
     {"createFolder", kPost,   "POST",              Access::caller,   store_writable, Body::form,   kCreateFolderParams, -1, handle_create_folder, store_enabled,  kNoStore},
     {"delete",       kRemove, "PUT, DELETE, POST", Access::caller,   store_writable, Body::form,   kDeleteParams,       -1, handle_delete,        store_enabled,  kNoStore},
     {"rename",       kChange, "PUT, POST",         Access::caller,   store_writable, Body::form,   kRenameParams,       -1, handle_rename,        store_enabled,  kNoStore},
     {"authorize",    kGet | kPost, "GET, POST", Access::open, nullptr,        Body::form,   kAuthorizeParams,    -1, handle_authorize,     oauth2_enabled, kNoOAuth2},
-    {"token",        kPost,   "POST",              Access::open,     nullptr,        Body::form,   kTokenParams,        -1, handle_token,         oauth2_enabled, kNoOAuth2},
+    {"token",        kPost,   "POST",              Access::open,     nullptr,        Body::form,   kTokenParams,        -1, handle_token,         oauth2_enabled, kNoOAuth2, Errors::oauth2},
     {"view",         kRead,   "GET, HEAD",         Access::link,     nullptr,        Body::none,   kViewParams,         -1, handle_view,          store_enabled,  kNoStore},
 };
 // clang-format on

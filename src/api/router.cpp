@@ -1,6 +1,7 @@
 #include "api/router.hpp"
 
 #include "api/auth.hpp"
+#include "http/json_writer.hpp"
 #include "http/query.hpp"
 #include "http/utf8.hpp"
 #include "server/address.hpp"
@@ -154,20 +155,39 @@ void route(const Context& ctx, const Request& req, Response& res, RouteInfo& inf
         return res.set_error(413, fmt::format("request body is {} bytes; the limit is {}",
                                               req.content_length, server.max_body_size));
     if (ep == nullptr) return res.set_error(404, "unknown endpoint");
+    // The router's own refusals, in the endpoint's vocabulary.
+    const auto refuse = [&](int code, std::string_view message) {
+        switch (ep->errors) {
+        case Errors::status:
+            return res.set_error(code, message);
+        case Errors::upload:
+            return res.set_upload_error(code, message);
+        case Errors::oauth2:
+            res.set_error(code, message); // the status line and the log's error field
+            res.body.clear();
+            JsonWriter(res.body)
+                .begin_object()
+                .field("error", "invalid_request")
+                .field("error_description", message)
+                .end_object();
+            res.cache_control = "no-store";
+            return;
+        }
+    };
     info.endpoint = static_cast<int>(ep - endpoints().data());
     if (ctx.scoreboard != nullptr)
         ctx.scoreboard->slot(ctx.slot).endpoint.store(info.endpoint, std::memory_order_relaxed);
 
     if ((method_bit(req.method) & ep->methods) == 0) {
-        res.set_error(405, fmt::format("method {} is not allowed here; use {}",
-                                       req.method.empty() ? "(none)" : req.method, ep->allow));
+        refuse(405, fmt::format("method {} is not allowed here; use {}",
+                                req.method.empty() ? "(none)" : req.method, ep->allow));
         res.allow = ep->allow;
         return;
     }
 
     Caller caller;
     if (ep->access == Access::loopback && !status_allowed(server, req.remote_addr))
-        return res.set_error(403, "forbidden");
+        return refuse(403, "forbidden");
     // A signed link is checked once the parameters are known; any other credentials now, so
     // that nobody learns anything about parameters without them.
     const bool link_attempt =
@@ -176,20 +196,20 @@ void route(const Context& ctx, const Request& req, Response& res, RouteInfo& inf
         req.api_key.empty() && !req.authorization.empty()) {
         // OAuth2: the token names the user; the username header is not looked at.
         const BearerCheck bearer = check_bearer(ctx, req.authorization);
-        if (bearer.failed) return res.set_error(500, "the token database failed; try again");
-        if (!bearer.denied.empty()) return res.set_error(403, bearer.denied);
+        if (bearer.failed) return refuse(500, "the token database failed; try again");
+        if (!bearer.denied.empty()) return refuse(403, bearer.denied);
         caller.user = bearer.user;
         caller.by_token = true;
     } else if (ep->access == Access::caller || (ep->access == Access::link && !link_attempt)) {
         const std::string_view denied = check_auth(ctx.config->auth, req.api_key, req.username);
         if (!denied.empty()) {
-            res.set_error(403, denied);
+            refuse(403, denied);
             if (!ctx.config->auth.keys_refused.empty())
                 res.log_error += " (no API key is accepted: " + ctx.config->auth.keys_refused + ")";
             return;
         }
         if (req.username.size() > 255 || !is_valid_utf8(req.username))
-            return res.set_error(400, "username header must be at most 255 bytes of UTF-8");
+            return refuse(400, "username header must be at most 255 bytes of UTF-8");
         caller.user = req.username;
     }
     info.user = caller.user;
@@ -197,27 +217,26 @@ void route(const Context& ctx, const Request& req, Response& res, RouteInfo& inf
     alignas(Param) unsigned char params[kMaxParamStruct];
     std::memset(params, 0, sizeof params);
     if (req.query.size() > server.max_query_size)
-        return res.set_error(400, fmt::format("query string is {} bytes; the limit is {}",
-                                              req.query.size(), server.max_query_size));
+        return refuse(400, fmt::format("query string is {} bytes; the limit is {}",
+                                       req.query.size(), server.max_query_size));
     if (std::string error = parse_params(*ep, req.query, ctx.scratch, params); !error.empty())
-        return res.set_error(400, error);
+        return refuse(400, error);
     Request with_body = req;
     if (ep->body == Body::form) {
         bool too_large = false;
         if (!read_body(req, server.max_body_size, ctx.body, too_large))
-            return res.set_error(too_large ? 413 : 400,
-                                 too_large ? fmt::format("request body is larger than {} bytes",
-                                                         server.max_body_size)
-                                           : std::string("the request body ended early"));
+            return refuse(too_large ? 413 : 400,
+                          too_large ? fmt::format("request body is larger than {} bytes",
+                                                  server.max_body_size)
+                                    : std::string("the request body ended early"));
         with_body.body = ctx.body;
         if (!ctx.body.empty() && is_form(req.content_type)) {
             if (std::string error = parse_params(*ep, ctx.body, ctx.body_scratch, params);
                 !error.empty())
-                return res.set_error(400, error);
+                return refuse(400, error);
         }
     }
-    if (std::string error = check_required(*ep, params); !error.empty())
-        return res.set_error(400, error);
+    if (std::string error = check_required(*ep, params); !error.empty()) return refuse(400, error);
     if (link_attempt) {
         const auto part = [&](std::string_view n) {
             for (const ParamSpec& spec : ep->params)
@@ -226,7 +245,7 @@ void route(const Context& ctx, const Request& req, Response& res, RouteInfo& inf
         };
         const std::string_view denied =
             check_link(ctx, ep->name, part("id"), part("expires"), part("sig"));
-        if (!denied.empty()) return res.set_error(403, denied);
+        if (!denied.empty()) return refuse(403, denied);
         caller.by_link = true;
     }
     if (ep->log_param >= 0) info.action = param_at(params, ep->params[ep->log_param]).value;

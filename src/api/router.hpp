@@ -29,6 +29,13 @@ enum class Body {
     stream, // left for the handler to stream (uploads; the handler applies its own limit)
 };
 
+// The vocabulary of the router's own refusals (400, 403, 405, 413) for an endpoint.
+enum class Errors {
+    status, // {"status":"error","error":"…"} (spec §7)
+    upload, // also "result":"fail" (spec §12 item 13)
+    oauth2, // {"error":"invalid_request","error_description":"…"} (RFC 6749 §5.2)
+};
+
 // One parameter as the handler sees it: absent, present and empty, or present with a value.
 struct Param {
     std::string_view value;
@@ -81,6 +88,7 @@ struct Endpoint {
     Handler handler;
     bool (*enabled)(const Config&); // null: always served
     std::string_view disabled;      // the 404 message when not enabled (empty: unknown endpoint)
+    Errors errors = Errors::status;
 };
 
 std::span<const Endpoint> endpoints();

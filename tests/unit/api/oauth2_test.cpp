@@ -511,6 +511,18 @@ BOOST_DATA_TEST_CASE(token_errors_are_rfc_6749_objects, bdata::make(kTokenErrors
     BOOST_TEST(after.res.status == 200, after.res.body);
 }
 
+// The router's own refusals on the token endpoint are RFC 6749 objects too.
+BOOST_AUTO_TEST_CASE(a_malformed_token_request_is_invalid_request) {
+    OAuth o;
+    const TokenCall t =
+        token(o, "grant_type=authorization_code&grant_type=refresh_token&" + kClient);
+    BOOST_TEST(t.res.status == 400);
+    BOOST_TEST(t.json.at("error").text == "invalid_request");
+    BOOST_TEST(t.json.at("error_description").text ==
+               "parameter grant_type is given more than once");
+    BOOST_TEST(t.res.cache_control == "no-store");
+}
+
 BOOST_AUTO_TEST_CASE(the_token_endpoint_is_post_only_and_at_its_exact_name) {
     OAuth o;
     Request req;

@@ -791,6 +791,24 @@ std::string upload_error(const std::string& message) {
     return R"({"result":"fail","status":"error","error":")" + message + "\"}";
 }
 
+// The router's own refusals of an upload speak the upload vocabulary too.
+BOOST_AUTO_TEST_CASE(upload_refusals_before_the_handler_carry_result_fail) {
+    Api api;
+    Req no_id;
+    no_id.method = "PUT";
+    no_id.path = "/upload";
+    BOOST_TEST(send(api, no_id).res.body == upload_error("missing parameter id"));
+    Req twice = no_id;
+    twice.query = "id=a&id=b";
+    BOOST_TEST(send(api, twice).res.body == upload_error("parameter id is given more than once"));
+    Req get = no_id;
+    get.method = "GET";
+    get.query = "id=a";
+    const Sent s = send(api, get);
+    BOOST_TEST(s.res.status == 405);
+    BOOST_TEST(s.res.body == upload_error("method GET is not allowed here; use PUT, POST"));
+}
+
 BOOST_AUTO_TEST_CASE(upload_writes_the_raw_body) {
     Api api;
     const std::string id = init(api, "doc.bin");
