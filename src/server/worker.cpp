@@ -326,16 +326,26 @@ void Worker::keep(Connection& c) {
     }
 }
 
-bool Worker::hand_off(Connection& c) {
-    if (args_.handoff_send < 0 || !c.idle()) return false;
+// One byte and room for one descriptor: a handed-over connection, sent or received.
+struct FdMessage {
     char byte = 'k';
     iovec iov{&byte, 1};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
     msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
+    FdMessage() {
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+    }
+    FdMessage(const FdMessage&) = delete;
+    FdMessage& operator=(const FdMessage&) = delete;
+};
+
+bool Worker::hand_off(Connection& c) {
+    if (args_.handoff_send < 0 || !c.idle()) return false;
+    FdMessage m;
+    msghdr& msg = m.msg;
     cmsghdr* cm = CMSG_FIRSTHDR(&msg);
     cm->cmsg_level = SOL_SOCKET;
     cm->cmsg_type = SCM_RIGHTS;
@@ -357,14 +367,8 @@ bool Worker::hand_off(Connection& c) {
 // A kept connection another worker let go: it waits here for its next request, like our own.
 // One that would put us over keep_conn_max is closed, not passed on again.
 void Worker::take_handed_over() {
-    char byte = 0;
-    iovec iov{&byte, 1};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
+    FdMessage m;
+    msghdr& msg = m.msg;
     if (recvmsg(args_.handoff_recv, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1) return;
     cmsghdr* cm = CMSG_FIRSTHDR(&msg);
     if (cm == nullptr || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
