@@ -12,6 +12,7 @@ namespace {
 
 constexpr int kBusyTimeoutMs = 10'000;
 constexpr std::size_t kTokenBytes = 32; // 256 bits
+constexpr std::int64_t kSpentKeptSeconds = 14 * 86400;
 
 // Tables of their own, beside the store's (which versions its schema with user_version: these
 // are created when missing and never change shape without a new name).
@@ -153,8 +154,11 @@ TokenStore::Result TokenStore::spend(std::string_view token, Kind kind, std::str
     const bool revoked = s.integer(5) != 0;
     if (revoked || expired || other_client) return Result::invalid;
     if (used) return revoke_grant(grant) ? Result::invalid : Result::error;
-    Statement u(db_, "UPDATE oauth2_tokens SET used = 1 WHERE hash = ?1");
-    u.bind_blob(1, sha256(token));
+    // Spent, it is kept to recognise a second use, for two weeks at most: rows of a refresh
+    // every hour for 90 days would pile up.
+    Statement u(db_, "UPDATE oauth2_tokens SET used = 1, expires = min(expires, ?2) "
+                     "WHERE hash = ?1");
+    u.bind_blob(1, sha256(token)).bind(2, now + kSpentKeptSeconds);
     u.step();
     Statement g(db_, "UPDATE oauth2_grants SET last_used = ?2 WHERE id = ?1");
     g.bind(1, grant).bind(2, now);

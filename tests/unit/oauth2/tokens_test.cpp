@@ -128,6 +128,30 @@ BOOST_AUTO_TEST_CASE(a_refresh_rotates_and_a_reused_refresh_token_revokes_the_gr
                 Result::invalid));
 }
 
+// A spent refresh token is kept to recognise a second use, but not for its whole lifetime.
+BOOST_AUTO_TEST_CASE(a_spent_refresh_token_is_kept_two_weeks_at_most) {
+    Fixture f;
+    f.ttls.refresh = 90 * 86400;
+    const Issued first = f.exchange(f.code());
+    Issued second;
+    std::string user;
+    BOOST_TEST_REQUIRE(
+        (f.tokens.refresh(first.refresh_token, "workfront", f.ttls, second, user) == Result::ok));
+    sqlite3* db = nullptr;
+    sqlite3_open(f.file.c_str(), &db);
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db,
+                       "SELECT max(expires) - strftime('%s','now') FROM oauth2_tokens WHERE "
+                       "kind = 3 AND used = 1",
+                       -1, &st, nullptr);
+    BOOST_TEST_REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+    const sqlite3_int64 left = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    BOOST_TEST(left <= 14 * 86400);
+    BOOST_TEST(left > 13 * 86400);
+}
+
 BOOST_AUTO_TEST_CASE(another_client_cannot_use_a_code_or_refresh_token) {
     Fixture f;
     const std::string c = f.code("ann", "workfront");
