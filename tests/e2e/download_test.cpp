@@ -249,7 +249,7 @@ BOOST_AUTO_TEST_CASE(a_gigabyte_never_holds_a_worker_through_nginx) {
     BOOST_TEST(slow.running());
     slow.stop(SIGTERM);
     const pid_t worker = t.s.wfhookd.workers().at(0);
-    BOOST_TEST(rss_kib(worker) < 16 * 1024);
+    BOOST_TEST(rss_kib(worker) < memory_bound_kib(16 * 1024));
 }
 
 BOOST_AUTO_TEST_CASE(a_gigabyte_streamed_by_the_worker_in_bounded_memory) {
@@ -276,7 +276,7 @@ BOOST_AUTO_TEST_CASE(a_gigabyte_streamed_by_the_worker_in_bounded_memory) {
     BOOST_TEST(status == 0);
     BOOST_TEST(read_file(t.s.dir.file("curl.out")) == "200 1073741824");
     BOOST_TEST(most.load() > 0);
-    BOOST_TEST(most.load() < 16 * 1024, "worker RSS " << most.load() << " KiB");
+    BOOST_TEST(most.load() < memory_bound_kib(16 * 1024), "worker RSS " << most.load() << " KiB");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

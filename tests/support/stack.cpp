@@ -271,4 +271,13 @@ std::string url_encode(const std::string& s) {
     return out;
 }
 
+bool sanitized() {
+    const char* asan = std::getenv("ASAN_OPTIONS");
+    return asan != nullptr && std::string_view(asan).find("log_path") != std::string_view::npos;
+}
+
+long memory_bound_kib(long kib) {
+    return sanitized() ? 4 * kib : kib;
+}
+
 } // namespace wftest

@@ -136,4 +136,11 @@ std::string exec_action(const std::string& name, const std::string& script,
 // Percent-encodes everything but unreserved characters.
 std::string url_encode(const std::string& s);
 
+// Whether the daemon runs under the sanitizers (make test SANITIZE=...): its memory then
+// carries shadow memory and a quarantine, and a bound meant for the real daemon is scaled.
+bool sanitized();
+// `kib` for the real daemon; four times as much under the sanitizers (still far below what
+// holding a gigabyte would take).
+long memory_bound_kib(long kib);
+
 } // namespace wftest
