@@ -3,7 +3,8 @@
 #   make fuzz-build              just build them
 # Seed corpora live in fuzz/corpus/<name>/ (committed); what the fuzzers find while running
 # goes to build/fuzz/corpus/<name>/ (not committed). A crash stops `make fuzz` and leaves the
-# input in build/fuzz/crash-*.
+# input in build/fuzz/crash-*. An input that runs more than 20 s is a hang: it fails too
+# (libFuzzer's default would wait 20 minutes).
 
 FUZZ_SECONDS ?= 60
 FUZZ_CXX ?= clang++
@@ -44,12 +45,12 @@ $(FUZZERS:%=fuzz-run-%): fuzz-run-%: $(FUZZ_DIR)/%_fuzzer
 	@mkdir -p $(FUZZ_DIR)/corpus/$*
 	@rm -f $(FUZZ_DIR)/crash-$*-*
 	@echo "== fuzzing $* for $(FUZZ_SECONDS) s"
-	@$(FUZZ_ENV_$*) $(FUZZ_DIR)/$*_fuzzer -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	@$(FUZZ_ENV_$*) $(FUZZ_DIR)/$*_fuzzer -max_total_time=$(FUZZ_SECONDS) -timeout=20 -print_final_stats=1 \
 		-artifact_prefix=$(FUZZ_DIR)/crash-$*- $(FUZZ_OPTS_$*) \
 		$(FUZZ_DIR)/corpus/$* fuzz/corpus/$* >$(FUZZ_DIR)/$*.log 2>&1 || true
 	@grep -E '^(Done|stat::(number_of_executed_units|new_units_added|peak_rss_mb))' $(FUZZ_DIR)/$*.log || true
 	@if ls $(FUZZ_DIR)/crash-$*-* >/dev/null 2>&1; then \
-		tail -40 $(FUZZ_DIR)/$*.log; echo "fuzzer $* found a crash: $$(ls $(FUZZ_DIR)/crash-$*-*)"; exit 1; fi
+		tail -40 $(FUZZ_DIR)/$*.log; echo "fuzzer $* found a crash, a hang or a slow input: $$(ls $(FUZZ_DIR)/crash-$*-*)"; exit 1; fi
 	@grep -q '^Done' $(FUZZ_DIR)/$*.log || { tail -40 $(FUZZ_DIR)/$*.log; echo "fuzzer $* did not finish"; exit 1; }
 
 -include $(FUZZ_LIB_OBJS:.o=.d) $(FUZZERS:%=$(FUZZ_DIR)/fuzz/%_fuzzer.d)

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <climits>
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -48,8 +49,11 @@ bool FcgiAdapter::make_pipe() {
     if (pipe2(fds, O_CLOEXEC) != 0) return false;
     pipe_read_.reset(fds[0]);
     pipe_write_.reset(fds[1]);
-    // Non-blocking writes: a request that does not fit is dropped, never a worker stuck on
-    // its own pipe.
+    // Non-blocking both ways: a request that does not fit is dropped, and a request that
+    // libfcgi reads differently from the gate (it wants more than the gate took: e.g. it reads
+    // BEGIN_REQUEST's padding as a record) fails at once instead of waiting on a pipe that
+    // nobody will write to again.
+    fcntl(fds[0], F_SETFL, O_NONBLOCK);
     fcntl(fds[1], F_SETFL, O_NONBLOCK);
     if (pipe_size_ > 0) fcntl(fds[1], F_SETPIPE_SZ, static_cast<int>(pipe_size_));
     const int cap = fcntl(fds[1], F_GETPIPE_SZ);
@@ -68,6 +72,10 @@ bool FcgiAdapter::begin(int fd, std::string_view taken, bool whole, Request& out
     if (taken.empty()) {
         req_.ipcFd = fd;
     } else {
+        // Whatever libfcgi left unread of the last request (it read less than the gate took)
+        // must never become the start of this one.
+        int left = 0;
+        if (ioctl(pipe_read_.get(), FIONREAD, &left) != 0 || left > 0) make_pipe();
         if (taken.size() > pipe_capacity_ || !write_all(pipe_write_.get(), taken)) {
             make_pipe(); // whatever part of it went in must not reach the next request
             return false;
