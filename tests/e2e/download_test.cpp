@@ -3,6 +3,7 @@
 // opens without Workfront's headers, and memory and workers that do not depend on the size.
 #include "support/json_check.hpp"
 #include "support/process.hpp"
+#include "support/signed_links.hpp"
 #include "support/stack.hpp"
 
 #include <boost/test/data/test_case.hpp>
@@ -11,8 +12,6 @@
 #include <atomic>
 #include <ctime>
 #include <fstream>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <ostream>
 #include <thread>
 
@@ -20,41 +19,6 @@ using namespace wftest;
 namespace bdata = boost::unit_test::data;
 
 namespace {
-
-std::string base64url(const unsigned char* p, std::size_t n) {
-    static constexpr char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    std::string out;
-    std::size_t i = 0;
-    for (; i + 3 <= n; i += 3) {
-        const unsigned v = (p[i] << 16) | (p[i + 1] << 8) | p[i + 2];
-        out += {a[(v >> 18) & 63], a[(v >> 12) & 63], a[(v >> 6) & 63], a[v & 63]};
-    }
-    if (n - i == 1) {
-        const unsigned v = p[i] << 16;
-        out += {a[(v >> 18) & 63], a[(v >> 12) & 63]};
-    } else if (n - i == 2) {
-        const unsigned v = (p[i] << 16) | (p[i + 1] << 8);
-        out += {a[(v >> 18) & 63], a[(v >> 12) & 63], a[(v >> 6) & 63]};
-    }
-    return out;
-}
-
-// A signature made here, independently of wfhookd: HMAC-SHA-256 over endpoint \n id \n expires.
-std::string sign(const std::string& secret, const std::string& endpoint, const std::string& id,
-                 std::int64_t expires) {
-    const std::string msg = endpoint + "\n" + id + "\n" + std::to_string(expires);
-    unsigned char out[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-         reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), out, &len);
-    return base64url(out, len);
-}
-
-std::string link(const std::string& endpoint, const std::string& id, std::int64_t expires,
-                 const std::string& sig) {
-    return "/wf/" + endpoint + "?id=" + url_encode(id) + "&expires=" + std::to_string(expires) +
-           "&sig=" + sig;
-}
 
 Json parse(const std::string& body) {
     Json j;
@@ -196,27 +160,31 @@ BOOST_DATA_TEST_CASE(bad_links_are_refused, bdata::make(kBadLinks), c) {
     const auto& [a, b] = ids;
     // The good link works, so the refusals below are about what each changes.
     BOOST_TEST_REQUIRE(
-        t.get(link("download", a, later, sign(secret, "download", a, later))).status == 200);
+        t.get(link_target("download", a, later, link_signature(secret, "download", a, later)))
+            .status == 200);
     std::string target;
     if (c.name == "expired") {
         const std::int64_t past = std::time(nullptr) - 5;
-        target = link("download", a, past, sign(secret, "download", a, past));
+        target = link_target("download", a, past, link_signature(secret, "download", a, past));
     } else if (c.name == "tampered signature") {
-        std::string sig = sign(secret, "download", a, later);
+        std::string sig = link_signature(secret, "download", a, later);
         sig[5] = sig[5] == 'A' ? 'B' : 'A';
-        target = link("download", a, later, sig);
+        target = link_target("download", a, later, sig);
     } else if (c.name == "another item's signature") {
-        target = link("download", a, later, sign(secret, "download", b, later));
+        target = link_target("download", a, later, link_signature(secret, "download", b, later));
     } else if (c.name == "another endpoint's signature") {
-        target = link("download", a, later, sign(secret, "view", a, later));
+        target = link_target("download", a, later, link_signature(secret, "view", a, later));
     } else if (c.name == "signed with another secret") {
-        target = link("download", a, later, sign(secret + "x", "download", a, later));
+        target =
+            link_target("download", a, later, link_signature(secret + "x", "download", a, later));
     } else if (c.name == "a later expiry than signed") {
-        target = link("download", a, later + 86400, sign(secret, "download", a, later));
+        target =
+            link_target("download", a, later + 86400, link_signature(secret, "download", a, later));
     } else if (c.name == "no signature") {
         target = "/wf/download?id=" + a + "&expires=" + std::to_string(later);
     } else {
-        target = "/wf/download?id=" + a + "&expires=soon&sig=" + sign(secret, "download", a, later);
+        target = "/wf/download?id=" + a +
+                 "&expires=soon&sig=" + link_signature(secret, "download", a, later);
     }
     const HttpResponse r = t.get(target);
     BOOST_TEST(r.status == c.status);

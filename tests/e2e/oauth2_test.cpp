@@ -2,6 +2,7 @@
 // runs it (spec §4.2, §8 tests 1 and 10), the consent page in a real browser, what never reaches
 // a log, --list-grants and --revoke, and OAuth2 beside (or instead of) API keys. The attacks
 // are in oauth2_attacks_test.cpp.
+#include "support/chromium.hpp"
 #include "support/json_check.hpp"
 #include "support/oauth2.hpp"
 #include "support/process.hpp"
@@ -74,40 +75,6 @@ private:
     int fd_ = -1;
     unsigned short port_ = 0;
     std::map<int, std::string> conns_;
-};
-
-// Debian's chromium, headless, as tests/e2e/view_test.cpp runs it.
-class Browser {
-public:
-    explicit Browser(const TempDir& dir) : dir_(dir) {}
-    std::vector<std::string> argv(const std::vector<std::string>& extra) {
-        std::vector<std::string> a = {
-            "/usr/bin/chromium",
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--ignore-certificate-errors",
-            "--user-data-dir=" + dir_.file("chromium-" + std::to_string(runs_++)),
-        };
-        a.insert(a.end(), extra.begin(), extra.end());
-        return a;
-    }
-    // Runs to its end; what it printed.
-    std::string run(const std::vector<std::string>& extra, const std::string& out) {
-        Process p(argv(extra), dir_.file(out));
-        if (p.wait(90s) != 0)
-            throw std::runtime_error("chromium failed: " + read_file(dir_.file(out)));
-        return read_file(dir_.file(out));
-    }
-
-private:
-    const TempDir& dir_;
-    int runs_ = 0;
 };
 
 // Sends rounds of concurrent calls with `token` until each of the two workers has logged one

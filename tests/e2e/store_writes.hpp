@@ -7,6 +7,7 @@
 #include "support/http_stream.hpp"
 #include "support/json_check.hpp"
 #include "support/process.hpp"
+#include "support/signed_links.hpp"
 #include "support/stack.hpp"
 
 #include <algorithm>
@@ -17,8 +18,6 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdexcept>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -69,37 +68,6 @@ inline Json parse(const std::string& body) {
 inline std::string target_of(const std::string& url) {
     const auto slash = url.find('/', url.find("://") + 3);
     return url.substr(slash);
-}
-
-inline std::string base64url(const unsigned char* p, std::size_t n) {
-    static constexpr char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    std::string out;
-    std::size_t i = 0;
-    for (; i + 3 <= n; i += 3) {
-        const unsigned v = (p[i] << 16) | (p[i + 1] << 8) | p[i + 2];
-        out += {a[(v >> 18) & 63], a[(v >> 12) & 63], a[(v >> 6) & 63], a[v & 63]};
-    }
-    if (n - i == 1) {
-        const unsigned v = p[i] << 16;
-        out += {a[(v >> 18) & 63], a[(v >> 12) & 63]};
-    } else if (n - i == 2) {
-        const unsigned v = (p[i] << 16) | (p[i + 1] << 8);
-        out += {a[(v >> 18) & 63], a[(v >> 12) & 63], a[(v >> 6) & 63]};
-    }
-    return out;
-}
-
-// A link signed here, independently of wfhookd (as download_test.cpp does): HMAC-SHA-256 over
-// endpoint \n id \n expires.
-inline std::string signed_link(const std::string& secret, const std::string& endpoint,
-                               const std::string& id, std::int64_t expires) {
-    const std::string msg = endpoint + "\n" + id + "\n" + std::to_string(expires);
-    unsigned char out[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-         reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), out, &len);
-    return "/wf/" + endpoint + "?id=" + url_encode(id) + "&expires=" + std::to_string(expires) +
-           "&sig=" + base64url(out, len);
 }
 
 // A tmpfs mounted for one test, unmounted (lazily, whatever still uses it) when it goes away.

@@ -2,6 +2,7 @@
 // browser: headless Chromium (Debian's chromium) loads it through nginx; the test reads the
 // DOM it dumps, which requests the page made (nginx's access log), and that a screenshot was
 // produced.
+#include "support/chromium.hpp"
 #include "support/json_check.hpp"
 #include "support/process.hpp"
 #include "support/stack.hpp"
@@ -34,44 +35,6 @@ Json parse(const std::string& body) {
     if (!json_parse(body, j, error)) throw std::runtime_error("invalid JSON: " + error + body);
     return j;
 }
-
-struct Browser {
-    explicit Browser(const TempDir& dir) : dir_(dir) {}
-    // The DOM Chromium has after loading `url` (and the page's images and frames).
-    std::string dump_dom(const std::string& url) { return run({"--dump-dom", url}, "dom.html"); }
-    // Whether a screenshot of `url` was written (a PNG of some size).
-    bool screenshot(const std::string& url) {
-        const std::string png = dir_.file("shot.png");
-        run({"--screenshot=" + png, "--window-size=1000,800", url}, "shot.log");
-        struct stat st {};
-        return stat(png.c_str(), &st) == 0 && st.st_size > 1000 &&
-               read_file(png).substr(1, 3) == "PNG";
-    }
-
-private:
-    std::string run(std::vector<std::string> extra, const std::string& out) {
-        // What Debian's chromium needs to run headless as root on a machine without network.
-        std::vector<std::string> argv = {
-            "/usr/bin/chromium",
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--user-data-dir=" + dir_.file("chromium-" + std::to_string(runs_++)),
-        };
-        argv.insert(argv.end(), extra.begin(), extra.end());
-        Process p(argv, dir_.file(out));
-        if (p.wait(90s) != 0)
-            throw std::runtime_error("chromium failed: " + read_file(dir_.file(out)));
-        return read_file(dir_.file(out));
-    }
-    const TempDir& dir_;
-    int runs_ = 0;
-};
 
 struct ViewStack {
     ViewStack()
