@@ -113,18 +113,6 @@ void glib_log(const gchar* domain, GLogLevelFlags level, const gchar* message, g
              line);
 }
 
-// Creates `dir` and its missing parents with mode 0750 (less what the umask takes away).
-bool make_dirs(const std::string& dir, int& err) {
-    for (std::size_t slash = dir.find('/', 1);; slash = dir.find('/', slash + 1)) {
-        const std::string part = dir.substr(0, slash);
-        if (mkdir(part.c_str(), 0750) != 0 && errno != EEXIST) {
-            err = errno;
-            return false;
-        }
-        if (slash == std::string::npos) return true;
-    }
-}
-
 // Opens the cached thumbnail `key`.jpg or `key`.png if there is one.
 bool open_cached(int dir, const std::string& key, Thumbnail& out) {
     static constexpr std::array<std::pair<const char*, std::string_view>, 2> kTypes = {{
@@ -391,9 +379,8 @@ ThumbnailResult Thumbnailer::get(int source, const struct stat& st, std::string_
     if (made != ThumbnailResult::ok) return made;
 
     if (!dir) {
-        int err = 0;
-        if (!make_dirs(dir_path, err)) {
-            detail = fmt::format("cannot create {}: {}", dir_path, std::strerror(err));
+        if (std::string error; !make_dirs(dir_path, error)) {
+            detail = "cannot create " + error;
             log(Level::error, "thumbnail cache: {}", detail);
             return ThumbnailResult::error;
         }

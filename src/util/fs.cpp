@@ -50,7 +50,17 @@ bool make_dirs(const std::string& dir, std::string& error, mode_t mode) {
         pos = dir.find('/', pos + 1);
         path = dir.substr(0, pos);
         if (path.empty()) continue;
-        if (mkdir(path.c_str(), mode) != 0 && errno != EEXIST) {
+        if (mkdir(path.c_str(), mode) == 0) {
+            // The umask may take away what the daemon itself needs (a socket's umask of 0117
+            // leaks into a daemon started beside it, and makes folders nobody can enter): the
+            // owner keeps rwx; the rest of what the umask took stays taken.
+            struct stat st {};
+            if (stat(path.c_str(), &st) == 0 && (st.st_mode & S_IRWXU) != S_IRWXU &&
+                chmod(path.c_str(), (st.st_mode & 07777) | S_IRWXU) != 0) {
+                error = path + ": " + std::strerror(errno);
+                return false;
+            }
+        } else if (errno != EEXIST) {
             error = path + ": " + std::strerror(errno);
             return false;
         }

@@ -48,7 +48,8 @@ int sync_directory(const std::string& dir);
 int rename_new(const std::string& from, const std::string& to);
 int rename_new_at(int from_dir, const char* from, int to_dir, const char* to);
 
-// mkdir -p, with `mode` for what it creates; false with `error` naming the path.
+// mkdir -p, with `mode` for what it creates (less the umask, but never less than rwx for the
+// owner); false with `error` naming the path.
 bool make_dirs(const std::string& dir, std::string& error, mode_t mode = 0750);
 
 } // namespace wfhookd

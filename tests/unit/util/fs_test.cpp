@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <fcntl.h>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace wfhookd;
@@ -29,6 +30,28 @@ BOOST_AUTO_TEST_CASE(sync_directory_reports_what_failed) {
     BOOST_TEST(sync_directory(dir.path()) == 0);
     BOOST_TEST(sync_directory(dir.file("gone")) == ENOENT);
     BOOST_TEST(sync_directory(dir.write("plain", "x")) == ENOTDIR);
+}
+
+// A socket's umask (0117 for a 0660 socket) leaking into the daemon would make folders without
+// x for their owner; what make_dirs creates stays usable, with the umask's other cuts kept.
+BOOST_AUTO_TEST_CASE(make_dirs_keeps_the_folders_usable_under_any_umask) {
+    wftest::TempDir dir;
+    const mode_t old = umask(0117);
+    std::string error;
+    const bool made = make_dirs(dir.file("a/b/c"), error);
+    umask(old);
+    BOOST_TEST_REQUIRE(made, error);
+    for (const char* d : {"a", "a/b", "a/b/c"}) {
+        struct stat st {};
+        BOOST_TEST_REQUIRE(stat(dir.file(d).c_str(), &st) == 0);
+        BOOST_TEST((st.st_mode & 07777) == 0740u, d); // 0750, less the umask, plus the owner's x
+    }
+    BOOST_TEST(wftest::file_exists(dir.write("a/b/c/inside", "x")));
+    // An existing folder is left as it is; a path through a file is an error naming it.
+    BOOST_TEST(make_dirs(dir.file("a/b"), error));
+    dir.write("file", "x");
+    BOOST_TEST(!make_dirs(dir.file("file/sub"), error));
+    BOOST_TEST(error.find("file/sub") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(fd_closes_what_it_owns) {
