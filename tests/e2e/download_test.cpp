@@ -20,13 +20,6 @@ namespace bdata = boost::unit_test::data;
 
 namespace {
 
-Json parse(const std::string& body) {
-    Json j;
-    std::string error;
-    if (!json_parse(body, j, error)) throw std::runtime_error("invalid JSON: " + error);
-    return j;
-}
-
 struct DownloadStack {
     explicit DownloadStack(const std::string& extra = "")
         : s([&] {
@@ -40,7 +33,7 @@ struct DownloadStack {
     void file(const std::string& rel, const std::string& content) const {
         s.dir.write("store/" + rel, content, 0644);
     }
-    Json json(const std::string& target) { return parse(s.get(target, s.auth()).body); }
+    Json json(const std::string& target) { return parse_json(s.get(target, s.auth()).body); }
     // The item's metadata (listing the root first, so that it has an id).
     Json item(const std::string& title) {
         for (const Json& i : json("/wf/files?max=1000").items)

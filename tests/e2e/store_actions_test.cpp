@@ -13,14 +13,6 @@ using namespace wftest;
 
 namespace {
 
-Json parse(const HttpResponse& r) {
-    Json j;
-    std::string error;
-    if (!json_parse(r.body, j, error))
-        throw std::runtime_error("invalid JSON: " + error + "\n" + r.body);
-    return j;
-}
-
 struct ActionStack {
     TempDir out;
     Stack s;
@@ -43,7 +35,7 @@ struct ActionStack {
                              "&filename=" + url_encode(name) + "&documentId=" + wf_id +
                              "&documentVersionId=" + wf_id + "-v1");
         BOOST_TEST_REQUIRE(init.status == 200, init.body);
-        const std::string id = parse(init).at("id").text;
+        const std::string id = parse_json(init.body).at("id").text;
         const HttpResponse up = call("PUT", "/wf/upload?id=" + url_encode(id), content);
         BOOST_TEST_REQUIRE(up.status == 200, up.body);
         return id;
@@ -51,7 +43,7 @@ struct ActionStack {
     std::string folder(const std::string& name) {
         const HttpResponse r = call("POST", "/wf/createFolder?name=" + url_encode(name));
         BOOST_TEST_REQUIRE(r.status == 200, r.body);
-        return parse(r).at("id").text;
+        return parse_json(r.body).at("id").text;
     }
 };
 
@@ -92,22 +84,24 @@ BOOST_AUTO_TEST_CASE(a_move_action_archives_the_file_keeping_its_id) {
     BOOST_TEST(r.body == R"({"status":"success"})");
 
     // Same id, new place: /metadata answers, and the new folder lists it.
-    const Json meta = parse(t.call("GET", "/wf/metadata?id=" + url_encode(id)));
+    const Json meta = parse_json(t.call("GET", "/wf/metadata?id=" + url_encode(id)).body);
     BOOST_TEST(meta.at("title").text == "report.pdf");
     BOOST_TEST(file_exists(t.s.wfhookd.store_root() + "/Archive/2026/report.pdf"));
     BOOST_TEST(!file_exists(t.s.wfhookd.store_root() + "/Inbox/report.pdf"));
-    const Json root = parse(t.call("GET", "/wf/files"));
+    const Json root = parse_json(t.call("GET", "/wf/files").body);
     std::string archive;
     for (const Json& item : root.items)
         if (item.at("title").text == "Archive") archive = item.at("id").text;
     BOOST_TEST_REQUIRE(!archive.empty());
-    const Json in_archive = parse(t.call("GET", "/wf/files?parentId=" + url_encode(archive)));
+    const Json in_archive =
+        parse_json(t.call("GET", "/wf/files?parentId=" + url_encode(archive)).body);
     BOOST_TEST_REQUIRE(in_archive.items.size() == 1u);
     const std::string year = in_archive.items[0].at("id").text;
-    const Json in_year = parse(t.call("GET", "/wf/files?parentId=" + url_encode(year)));
+    const Json in_year = parse_json(t.call("GET", "/wf/files?parentId=" + url_encode(year)).body);
     BOOST_TEST_REQUIRE(in_year.items.size() == 1u);
     BOOST_TEST(in_year.items[0].at("id").text == id);
-    BOOST_TEST(parse(t.call("GET", "/wf/files?parentId=" + url_encode(inbox))).items.empty());
+    BOOST_TEST(
+        parse_json(t.call("GET", "/wf/files?parentId=" + url_encode(inbox)).body).items.empty());
     // The download link still serves the same bytes.
     const std::string link = meta.at("downloadLink").text;
     const HttpResponse dl = t.s.get(link.substr(link.find("/wf/")));

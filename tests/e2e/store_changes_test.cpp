@@ -78,7 +78,7 @@ BOOST_AUTO_TEST_CASE(fifty_uploads_of_one_name_get_fifty_names) {
     for (const HttpResponse& r : together(calls)) {
         BOOST_TEST(r.status == 200, r.body);
         if (r.status != 200) continue;
-        const Json m = parse(r.body);
+        const Json m = parse_json(r.body);
         titles.insert(m.at("title").text);
         ids.insert(m.at("id").text);
     }
@@ -100,7 +100,7 @@ BOOST_AUTO_TEST_CASE(twenty_createFolder_of_one_name_one_wins) {
     std::string made;
     for (const HttpResponse& r : rs) {
         if (r.status == 200)
-            made = parse(r.body).at("id").text;
+            made = parse_json(r.body).at("id").text;
         else
             BOOST_TEST(r.body == error_json("a folder named Shared already exists"));
     }
@@ -353,7 +353,8 @@ BOOST_AUTO_TEST_CASE(a_read_only_store_refuses_every_change) {
     const std::string doc = t.id_of(folder, "doc.txt");
     BOOST_TEST_REQUIRE(!doc.empty());
 
-    const Json info = parse(http_request("127.0.0.1", t.port(), "GET", "/wf/serviceInfo").body);
+    const Json info =
+        parse_json(http_request("127.0.0.1", t.port(), "GET", "/wf/serviceInfo").body);
     std::vector<std::string> listed;
     for (const Json& e : info.at("availableEndpoints").items)
         listed.push_back(e.text);
@@ -404,7 +405,7 @@ BOOST_AUTO_TEST_CASE(parameters_from_a_form_body) {
     const Headers form = {{"Content-Type", "application/x-www-form-urlencoded"}};
     const auto json = [&](const HttpResponse& r) {
         BOOST_TEST(r.status == 200, r.body);
-        return parse(r.body);
+        return parse_json(r.body);
     };
     const std::string folder =
         json(t.call("POST", "/wf/createFolder", "parentId=%2F&name=Form+Folder%21", form))
@@ -463,9 +464,10 @@ BOOST_AUTO_TEST_CASE(the_audit_file_has_one_line_per_change) {
                             {{"apiKey", t.wfhookd.api_key()}, {"username", "bob@example.com"}},
                             body);
     };
-    const std::string docs = parse(as_bob("POST", "/wf/createFolder?name=Docs").body).at("id").text;
+    const std::string docs =
+        parse_json(as_bob("POST", "/wf/createFolder?name=Docs").body).at("id").text;
     const std::string a =
-        parse(as_bob("POST", "/wf/uploadInit?parentId=" + docs + "&filename=a.txt").body)
+        parse_json(as_bob("POST", "/wf/uploadInit?parentId=" + docs + "&filename=a.txt").body)
             .at("id")
             .text;
     BOOST_TEST(as_bob("PUT", "/wf/upload?id=" + a, "text").status == 200);
@@ -489,7 +491,7 @@ BOOST_AUTO_TEST_CASE(the_audit_file_has_one_line_per_change) {
     std::string previous_time;
     for (std::size_t i = 0; i < lines.size(); ++i) {
         BOOST_TEST_CONTEXT(lines[i]) {
-            const Json j = parse(lines[i]);
+            const Json j = parse_json(lines[i]);
             std::vector<std::string> keys;
             for (const auto& m : j.members)
                 keys.push_back(m.first);

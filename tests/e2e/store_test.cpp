@@ -47,14 +47,6 @@ const std::vector<std::string> kHostileNames = {
     "semi;colon.txt",
 };
 
-Json parse(const HttpResponse& r) {
-    Json j;
-    std::string error;
-    if (!json_parse(r.body, j, error))
-        throw std::runtime_error("invalid JSON: " + error + "\n" + r.body);
-    return j;
-}
-
 struct StoreStack {
     explicit StoreStack(const std::string& extra = "") : s(store_options(extra)) {}
     Stack s;
@@ -68,7 +60,7 @@ struct StoreStack {
         const HttpResponse r = get(target);
         if (r.status != 200)
             throw std::runtime_error(target + ": " + std::to_string(r.status) + " " + r.body);
-        return parse(r);
+        return parse_json(r.body);
     }
     // Every item of a folder, paged with `max`.
     std::vector<Json> all(const std::string& parent, int max) {
@@ -103,7 +95,7 @@ BOOST_AUTO_TEST_CASE(without_a_store_the_document_endpoints_say_so) {
         BOOST_TEST(r.status == 404, ep);
         BOOST_TEST(r.body == R"({"status":"error","error":"no document store is configured"})");
     }
-    const Json info = parse(s.get("/wf/serviceInfo"));
+    const Json info = parse_json(s.get("/wf/serviceInfo").body);
     std::vector<std::string> listed;
     for (const Json& e : info.at("availableEndpoints").items)
         listed.push_back(e.text);
@@ -113,7 +105,7 @@ BOOST_AUTO_TEST_CASE(without_a_store_the_document_endpoints_say_so) {
 
 BOOST_AUTO_TEST_CASE(service_info_lists_exactly_what_is_served) {
     StoreStack t;
-    const Json info = parse(t.s.get("/wf/serviceInfo"));
+    const Json info = parse_json(t.s.get("/wf/serviceInfo").body);
     std::vector<std::string> listed;
     for (const Json& e : info.at("availableEndpoints").items)
         listed.push_back(e.text);
@@ -144,7 +136,7 @@ BOOST_AUTO_TEST_CASE(metadata_objects_have_the_spec_shape_and_no_server_path) {
     BOOST_TEST(raw.header("content-type") == "application/json; charset=utf-8");
     BOOST_TEST(raw.body.find(t.root()) == std::string::npos);  // no server path, ever
     BOOST_TEST(raw.body.find("Reports") == std::string::npos); // ids never reveal the path
-    const Json m = parse(raw);
+    const Json m = parse_json(raw.body);
     const std::vector<std::string> keys = {"title",        "kind",         "id",
                                            "viewLink",     "downloadLink", "mimeType",
                                            "dateModified", "size",         "readOnly"};
@@ -470,7 +462,7 @@ BOOST_AUTO_TEST_CASE(a_new_store_is_indexed_at_start) {
     const HttpResponse r =
         http_request("127.0.0.1", nginx.http_port(), "GET", "/wf/search?query=needle",
                      {{"apiKey", w.api_key()}, {"username", "u"}});
-    BOOST_TEST(parse(r).items.size() == 1u, r.body);
+    BOOST_TEST(parse_json(r.body).items.size() == 1u, r.body);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -56,14 +56,6 @@ inline std::string upload_fail(const std::string& error) {
     return R"({"result":"fail","status":"error","error":")" + error + R"("})";
 }
 
-inline Json parse(const std::string& body) {
-    Json j;
-    std::string error;
-    if (!json_parse(body, j, error))
-        throw std::runtime_error("invalid JSON: " + error + "\n" + body);
-    return j;
-}
-
 // The path and query of an absolute link.
 inline std::string target_of(const std::string& url) {
     const auto slash = url.find('/', url.find("://") + 3);
@@ -138,7 +130,7 @@ public:
         if (r.status != 200)
             throw std::runtime_error(method + " " + target + ": " + std::to_string(r.status) + " " +
                                      r.body);
-        return parse(r.body);
+        return parse_json(r.body);
     }
     Json meta(const std::string& id) const {
         return json("GET", "/wf/metadata?id=" + url_encode(id));
@@ -201,7 +193,7 @@ public:
     pid_t upload_worker() const {
         const HttpResponse r = http_request("127.0.0.1", port(), "GET", "/wf/status");
         if (r.status != 200) return 0;
-        const Json status = parse(r.body);
+        const Json status = parse_json(r.body);
         for (const Json& p : status.at("processes").items)
             if (const Json* ep = p.get("endpoint"); ep != nullptr && ep->text == "upload")
                 return static_cast<pid_t>(std::stol(p.at("pid").text));

@@ -85,7 +85,7 @@ BOOST_AUTO_TEST_CASE(a_worker_killed_mid_upload_leaves_the_old_content) {
     // Only the upload that succeeded is in the audit file.
     int uploads = 0;
     for (const std::string& line : t.audit_lines())
-        uploads += parse(line).at("endpoint").text == "upload";
+        uploads += parse_json(line).at("endpoint").text == "upload";
     BOOST_TEST(uploads == 1);
     // And the next upload works.
     const Content next{23, 2 * kMiB};

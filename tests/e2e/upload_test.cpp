@@ -217,7 +217,7 @@ BOOST_AUTO_TEST_CASE(an_upload_follows_its_item_renamed_or_deleted_meanwhile) {
                 BOOST_TEST(t.meta(id).at("title").text == "renamed.txt");
                 BOOST_TEST(t.download(id) == WriteStack::expect(next.sha256(), next.length));
                 // The audit file says where the content went.
-                const Json last = parse(t.audit_lines().back());
+                const Json last = parse_json(t.audit_lines().back());
                 BOOST_TEST(last.at("endpoint").text == "upload");
                 BOOST_TEST(last.at("to").text == "renamed.txt");
             } else {

@@ -29,13 +29,6 @@ const char kPdf[] = "%PDF-1.4\n"
                     "3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"
                     "trailer<</Root 1 0 R>>\n%%EOF\n";
 
-Json parse(const std::string& body) {
-    Json j;
-    std::string error;
-    if (!json_parse(body, j, error)) throw std::runtime_error("invalid JSON: " + error + body);
-    return j;
-}
-
 struct ViewStack {
     ViewStack()
         : s([] {
@@ -46,7 +39,8 @@ struct ViewStack {
     Stack s;
     Json item(const std::string& title, const std::string& parent = "/") {
         for (const Json& i :
-             parse(s.get("/wf/files?max=1000&parentId=" + url_encode(parent), s.auth()).body).items)
+             parse_json(s.get("/wf/files?max=1000&parentId=" + url_encode(parent), s.auth()).body)
+                 .items)
             if (i.at("title").text == title) return i;
         throw std::runtime_error("no item " + title);
     }

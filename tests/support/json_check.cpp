@@ -336,4 +336,12 @@ std::string json_error(std::string_view text) {
     return error;
 }
 
+Json parse_json(std::string_view text) {
+    Json j;
+    std::string error;
+    if (!json_parse(text, j, error))
+        throw std::runtime_error("invalid JSON: " + error + "\n" + std::string(text));
+    return j;
+}
+
 } // namespace wftest

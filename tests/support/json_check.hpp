@@ -36,6 +36,9 @@ struct Json::Member {
 // Parses one strict JSON text. On failure returns false and says why (with the byte offset).
 bool json_parse(std::string_view text, Json& out, std::string& error);
 
+// Parses `text` or throws (naming the error and the text): for answers that must be JSON.
+Json parse_json(std::string_view text);
+
 // The error message for `text`, empty when it is strict JSON (for BOOST_TEST messages).
 std::string json_error(std::string_view text);
 

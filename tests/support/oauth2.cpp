@@ -92,13 +92,6 @@ std::string random_word(std::size_t n) {
     return out;
 }
 
-Json parse_json(const std::string& body) {
-    Json j;
-    std::string error;
-    if (!json_parse(body, j, error)) throw std::runtime_error("invalid JSON: " + error + body);
-    return j;
-}
-
 WfhookdOptions OAuth2Stack::wfhookd_options(const OAuth2Options& options) {
     WfhookdOptions o = options.wfhookd;
     o.oauth2 = "client_id = " + options.client_id + "\nredirect_uri = " + options.redirect_uri +

@@ -108,9 +108,6 @@ private:
     int cli_runs_ = 0;
 };
 
-// Parses a JSON body; throws when it is not strict JSON.
-Json parse_json(const std::string& body);
-
 // The message of 403 for a bearer token that is not (or no longer) valid.
 inline const std::string kInvalidToken =
     R"({"status":"error","error":"the access token is not valid; sign in again"})";
