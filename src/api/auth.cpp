@@ -66,10 +66,6 @@ std::string_view check_auth(const AuthConfig& auth, std::string_view api_key,
     return {};
 }
 
-} // namespace wfhookd
-
-namespace wfhookd {
-
 BearerCheck check_bearer(const Context& ctx, std::string_view authorization) {
     BearerCheck out;
     if (ctx.oauth2 == nullptr) {
@@ -81,7 +77,7 @@ BearerCheck check_bearer(const Context& ctx, std::string_view authorization) {
     constexpr std::string_view kScheme = "bearer ";
     bool scheme = authorization.size() > kScheme.size();
     for (std::size_t i = 0; scheme && i < kScheme.size(); ++i)
-        scheme = (authorization[i] | 0x20) == kScheme[i] || authorization[i] == kScheme[i];
+        scheme = (authorization[i] | 0x20) == kScheme[i]; // any case; ' ' | 0x20 is ' '
     if (!scheme) {
         out.denied = "unsupported Authorization scheme: send Authorization: Bearer <access token>";
         return out;

@@ -192,15 +192,16 @@ void route(const Context& ctx, const Request& req, Response& res, RouteInfo& inf
     // that nobody learns anything about parameters without them.
     const bool link_attempt =
         ep->access == Access::link && req.api_key.empty() && req.authorization.empty();
-    if ((ep->access == Access::caller || (ep->access == Access::link && !link_attempt)) &&
-        req.api_key.empty() && !req.authorization.empty()) {
+    const bool credentials =
+        ep->access == Access::caller || (ep->access == Access::link && !link_attempt);
+    if (credentials && req.api_key.empty() && !req.authorization.empty()) {
         // OAuth2: the token names the user; the username header is not looked at.
         const BearerCheck bearer = check_bearer(ctx, req.authorization);
         if (bearer.failed) return refuse(500, "the token database failed; try again");
         if (!bearer.denied.empty()) return refuse(403, bearer.denied);
         caller.user = bearer.user;
         caller.by_token = true;
-    } else if (ep->access == Access::caller || (ep->access == Access::link && !link_attempt)) {
+    } else if (credentials) {
         const std::string_view denied = check_auth(ctx.config->auth, req.api_key, req.username);
         if (!denied.empty()) {
             refuse(403, denied);
