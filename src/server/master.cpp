@@ -211,8 +211,13 @@ std::size_t Master::ready_workers(std::uint32_t generation, std::int64_t now,
 }
 
 void Master::finish_reload_if_ready() {
+    // Once a worker of the new generation has died at start, accepting is no longer proof
+    // enough: its successors take over only after living as long as a healthy worker does.
+    // Otherwise a configuration whose workers die at random could take over between two
+    // deaths, retire the generation that works, and then make the master give up.
+    const std::int64_t min_age = start_failures_ > 0 ? kHealthyAfterNs : 0;
     if (!reload_pending_ ||
-        ready_workers(current_.number, monotonic_ns(), 0) < current_.config->server.workers)
+        ready_workers(current_.number, monotonic_ns(), min_age) < current_.config->server.workers)
         return;
     // New workers are accepting; the old ones finish the request they have and exit.
     signal_workers(SIGTERM, true);

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <csignal>
 #include <future>
 #include <memory>
@@ -56,6 +57,17 @@ struct Client {
         if (thread.joinable()) thread.join();
     }
 };
+
+// After a reload that went through: two live workers, none of the retired generation and
+// none the test killed. Counting two children is not enough: the retiring generation may
+// still be there while the master waits to replace the killed ones.
+bool settled(const Stack& s, const std::vector<pid_t>& old, const std::set<pid_t>& killed) {
+    const auto now = s.wfhookd.workers();
+    return now.size() == 2 && std::all_of(now.begin(), now.end(), [&](pid_t p) {
+               return process_alive(p) && !killed.contains(p) &&
+                      std::find(old.begin(), old.end(), p) == old.end();
+           });
+}
 
 bool service_info_lists(Stack& s, const std::string& action) {
     return s.get("/serviceInfo").body.find("\"name\":\"" + action + "\"") != std::string::npos;
@@ -178,9 +190,11 @@ BOOST_AUTO_TEST_CASE(invalid_config_keeps_the_running_one) {
 
 BOOST_AUTO_TEST_CASE(new_workers_that_keep_dying_roll_the_reload_back) {
     Stack s(with_actions(0));
-    // Every worker of the new generation is killed as soon as it shows up. That races the
-    // master's readiness check (a worker is accepting a millisecond after fork): on a busy
-    // machine the test may be too slow once and the reload completes; then try again.
+    // Every worker of the new generation is killed as soon as it shows up. The first pair
+    // races the master's readiness check (a worker is accepting a millisecond after fork): on
+    // a busy machine the test may be too slow and the reload completes; then try again. After
+    // one death, the master waits for a healthy second before handing over, and the race is
+    // the test's to win.
     const auto rolled_back = [&] {
         return s.wfhookd.log_count("reload failed: workers with the new configuration") > 0;
     };
@@ -199,9 +213,9 @@ BOOST_AUTO_TEST_CASE(new_workers_that_keep_dying_roll_the_reload_back) {
                         kill(p, SIGKILL);
                 return rolled_back() || s.wfhookd.log_count("reload complete") > completed;
             },
-            30s);
+            30s, 1ms);
         if (!rolled_back()) // lost the race: let that generation settle before the next try
-            BOOST_TEST_REQUIRE(wait_until([&] { return s.wfhookd.workers().size() == 2; }));
+            BOOST_TEST_REQUIRE(wait_until([&] { return settled(s, old, killed); }));
     }
     BOOST_TEST_REQUIRE(rolled_back(), s.wfhookd.log());
     BOOST_TEST(s.wfhookd.process().running());
@@ -214,6 +228,69 @@ BOOST_AUTO_TEST_CASE(new_workers_that_keep_dying_roll_the_reload_back) {
     s.wfhookd.process().signal(SIGHUP);
     BOOST_TEST_REQUIRE(s.wfhookd.wait_log("reload complete", completed + 1));
     BOOST_TEST(wait_until([&] { return s.get("/serviceInfo").body != rejected; }));
+}
+
+// A new generation that lost a worker at start takes over only when its successors have
+// lived a healthy second: not in the 0.1 s back-off between a death and the next one.
+BOOST_AUTO_TEST_CASE(a_new_generation_that_lost_a_worker_takes_over_only_when_healthy) {
+    Stack s(with_actions(0));
+    // Milliseconds of the day of a log line's timestamp ("2026-12-02T00:39:36.206Z ...").
+    const auto stamp_ms = [](const std::string& line) {
+        const auto t = line.find('T');
+        return ((std::stoi(line.substr(t + 1, 2)) * 60 + std::stoi(line.substr(t + 4, 2))) * 60 +
+                std::stoi(line.substr(t + 7, 2))) *
+                   1000 +
+               std::stoi(line.substr(t + 10, 3));
+    };
+    const auto line_of = [&](const std::string& needle) {
+        const std::string log = s.wfhookd.log();
+        const auto at = log.find(needle);
+        if (at == std::string::npos) return std::string();
+        const auto begin = log.rfind('\n', at);
+        return log.substr(begin == std::string::npos ? 0 : begin + 1,
+                          log.find('\n', at) - (begin == std::string::npos ? 0 : begin + 1));
+    };
+    // The first worker of the new generation is killed as soon as it shows up. If the master
+    // already handed over (a busy machine: the race of the test above), try again.
+    bool won = false;
+    for (int attempt = 1; attempt <= 5 && !won; ++attempt) {
+        const auto old = s.wfhookd.workers();
+        const int completed = s.wfhookd.log_count("reload complete");
+        s.wfhookd.write_config(with_actions(attempt));
+        s.wfhookd.process().signal(SIGHUP);
+        pid_t victim = 0;
+        BOOST_TEST_REQUIRE(wait_until(
+            [&] {
+                for (const pid_t p : s.wfhookd.workers())
+                    if (std::find(old.begin(), old.end(), p) == old.end()) return victim = p, true;
+                return false;
+            },
+            10s, 1ms));
+        kill(victim, SIGKILL);
+        const std::string died = "worker " + std::to_string(victim) + " killed by signal 9";
+        BOOST_TEST_REQUIRE(s.wfhookd.wait_log(died));
+        BOOST_TEST_REQUIRE(s.wfhookd.wait_log("reload complete", completed + 1));
+        const std::string log = s.wfhookd.log();
+        const auto complete = log.rfind("reload complete");
+        won = log.find(died) < complete;
+        if (won) {
+            int waited =
+                stamp_ms(line_of("reload complete: generation " + std::to_string(attempt + 1))) -
+                stamp_ms(line_of(died));
+            waited += waited < 0 ? 86'400'000 : 0; // across midnight
+            // Its sibling, started with it, is the one that proves a healthy second: measured
+            // from their start (the death less the victim's logged lifetime, in hundredths).
+            const std::string line = line_of(died);
+            const auto after = line.rfind(" s after start");
+            const int lived = static_cast<int>(
+                std::lround(std::stod(line.substr(line.rfind(' ', after - 1) + 1)) * 1000));
+            BOOST_TEST(waited + lived >= 980, "handed over " << waited << " ms after a death\n"
+                                                             << log);
+        }
+        BOOST_TEST_REQUIRE(wait_until([&] { return settled(s, old, {victim}); }));
+    }
+    BOOST_TEST(won);
+    BOOST_TEST(s.get("/customAction?name=noop&documentId=1", s.auth()).status == 200);
 }
 
 BOOST_AUTO_TEST_CASE(listen_cannot_move_on_reload) {
