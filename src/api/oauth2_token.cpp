@@ -23,15 +23,7 @@ void headers(Response& res) {
 }
 
 void oauth_error(Response& res, int status, std::string_view error, std::string_view why) {
-    res.status = status;
-    headers(res);
-    res.body.clear();
-    JsonWriter(res.body)
-        .begin_object()
-        .field("error", error)
-        .field("error_description", why)
-        .end_object();
-    res.log_error = fmt::format("{}: {}", error, why);
+    res.set_oauth2_error(status, error, why);
     if (status == 401) res.add_header("WWW-Authenticate", "Basic realm=\"wfhookd\"");
 }
 

@@ -163,15 +163,7 @@ void route(const Context& ctx, const Request& req, Response& res, RouteInfo& inf
         case Errors::upload:
             return res.set_upload_error(code, message);
         case Errors::oauth2:
-            res.set_error(code, message); // the status line and the log's error field
-            res.body.clear();
-            JsonWriter(res.body)
-                .begin_object()
-                .field("error", "invalid_request")
-                .field("error_description", message)
-                .end_object();
-            res.cache_control = "no-store";
-            return;
+            return res.set_oauth2_error(code, "invalid_request", message);
         }
     };
     info.endpoint = static_cast<int>(ep - endpoints().data());

@@ -87,6 +87,21 @@ void Response::set_upload_error(int code, std::string_view message) {
     log_error.assign(message);
 }
 
+void Response::set_oauth2_error(int code, std::string_view error, std::string_view description) {
+    status = code;
+    content_type.assign(kJsonType);
+    cache_control = "no-store";
+    add_header("Pragma", "no-cache");
+    body.clear();
+    file.reset();
+    JsonWriter(body)
+        .begin_object()
+        .field("error", error)
+        .field("error_description", description)
+        .end_object();
+    log_error.assign(error).append(": ").append(description);
+}
+
 void Response::set_success() {
     status = 200;
     content_type.assign(kJsonType);

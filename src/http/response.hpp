@@ -40,6 +40,9 @@ struct Response {
     // The same with the upload vocabulary as well (spec §12 item 13):
     // {"result":"fail","status":"error","error":message}.
     void set_upload_error(int code, std::string_view message);
+    // The OAuth2 endpoints' vocabulary (RFC 6749 §5.2): {"error":error,
+    // "error_description":description}, never cached (Cache-Control and Pragma, §5.1).
+    void set_oauth2_error(int code, std::string_view error, std::string_view description);
     // {"status":"success"} with 200.
     void set_success();
 };

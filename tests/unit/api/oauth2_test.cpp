@@ -503,6 +503,7 @@ BOOST_DATA_TEST_CASE(token_errors_are_rfc_6749_objects, bdata::make(kTokenErrors
     BOOST_TEST(t.res.status == c.status);
     BOOST_TEST(t.json.at("error").text == c.error);
     BOOST_TEST(t.res.cache_control == "no-store");
+    BOOST_TEST(header(t.res, "Pragma") == "no-cache");
     BOOST_TEST((header(t.res, "WWW-Authenticate") == "Basic realm=\"wfhookd\"") ==
                (c.status == 401));
     BOOST_TEST(t.res.body.find(kSecret) == std::string::npos);
@@ -521,6 +522,8 @@ BOOST_AUTO_TEST_CASE(a_malformed_token_request_is_invalid_request) {
     BOOST_TEST(t.json.at("error_description").text ==
                "parameter grant_type is given more than once");
     BOOST_TEST(t.res.cache_control == "no-store");
+    BOOST_TEST(header(t.res, "Pragma") == "no-cache");
+    BOOST_TEST(t.res.log_error == "invalid_request: parameter grant_type is given more than once");
 }
 
 BOOST_AUTO_TEST_CASE(the_token_endpoint_is_post_only_and_at_its_exact_name) {

@@ -74,6 +74,21 @@ BOOST_DATA_TEST_CASE(set_error_body, bdata::make(kErrors), c) {
     BOOST_TEST(res.log_error == c.message); // the raw message, escaped later by the logger
 }
 
+BOOST_AUTO_TEST_CASE(set_oauth2_error_is_rfc_6749_and_never_cached) {
+    Response res;
+    res.body = "previous body";
+    res.cache_control = "private, max-age=60";
+    res.set_oauth2_error(400, "invalid_grant", "the code \"x\" has expired");
+    BOOST_TEST(res.status == 400);
+    BOOST_TEST(res.body ==
+               R"({"error":"invalid_grant","error_description":"the code \"x\" has expired"})");
+    BOOST_TEST(wftest::json_error(res.body) == "");
+    BOOST_TEST(res.content_type == "application/json; charset=utf-8");
+    BOOST_TEST(res.cache_control == "no-store");
+    BOOST_TEST(res.headers == "Pragma: no-cache\r\n");
+    BOOST_TEST(res.log_error == "invalid_grant: the code \"x\" has expired");
+}
+
 BOOST_AUTO_TEST_CASE(set_success_body) {
     Response res;
     res.set_error(500, "earlier failure");
