@@ -8,13 +8,12 @@
 #include "http/utf8.hpp"
 #include "util/base64.hpp"
 #include "util/clock.hpp"
+#include "util/fs.hpp"
 #include "util/log.hpp"
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/file.h>
@@ -69,29 +68,6 @@ std::string numbered_name(std::string_view name, int n) {
         if (!base.empty()) base.remove_suffix(1);
     }
     return std::string(base) + suffix + std::string(ext);
-}
-
-// Removes a folder and everything in it, relative to its parent's descriptor, never
-// following a link.
-bool remove_tree(int parent, const std::string& name) {
-    const int fd = openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return unlinkat(parent, name.c_str(), 0) == 0 || errno == ENOENT;
-    DIR* d = fdopendir(fd);
-    if (d == nullptr) {
-        close(fd);
-        return false;
-    }
-    bool ok = true;
-    std::vector<std::pair<std::string, bool>> entries;
-    while (const dirent* e = readdir(d)) {
-        const std::string_view n(e->d_name);
-        if (n == "." || n == "..") continue;
-        entries.emplace_back(e->d_name, e->d_type == DT_DIR || e->d_type == DT_UNKNOWN);
-    }
-    for (const auto& [child, dir] : entries)
-        ok = (dir ? remove_tree(dirfd(d), child) : unlinkat(dirfd(d), child.c_str(), 0) == 0) && ok;
-    closedir(d);
-    return unlinkat(parent, name.c_str(), AT_REMOVEDIR) == 0 && ok;
 }
 
 bool sync_fd(int fd) {
@@ -421,7 +397,7 @@ Outcome Store::remove(const Item& given) {
     if (config_.trash_days > 0) {
         if (const Outcome o = to_trash(item, dir.get(), name, false); o != Outcome::ok) return o;
     } else {
-        const bool gone = item.folder() ? remove_tree(dir.get(), name)
+        const bool gone = item.folder() ? remove_tree_at(dir.get(), name)
                                         : unlinkat(dir.get(), name.c_str(), 0) == 0;
         if (!gone || !sync_fd(dir.get())) return from_errno(errno);
     }
@@ -482,76 +458,6 @@ Outcome Store::find_document(std::string_view document_id, Item& out) {
     s.bind(1, document_id);
     if (!s.step()) return s.ok() ? Outcome::not_found : Outcome::error;
     return find(s.text(0), out);
-}
-
-namespace {
-
-// Removes the hidden temporary files of uploads that never finished, anywhere beneath `dir`
-// (not following links, not into the trash).
-void purge_uploads(int dir, const std::string& where, std::int64_t now, std::int64_t stale_seconds,
-                   int depth) {
-    if (depth > 64) return;
-    const int fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return;
-    DIR* d = fdopendir(fd);
-    if (d == nullptr) {
-        close(fd);
-        return;
-    }
-    std::vector<std::string> stale, folders;
-    while (const dirent* e = readdir(d)) {
-        const std::string_view n = e->d_name;
-        if (n == "." || n == ".." || n == Store::kTrash) continue;
-        struct stat st {};
-        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
-        if (S_ISDIR(st.st_mode)) {
-            folders.emplace_back(n);
-        } else if (S_ISREG(st.st_mode) && n.starts_with(Store::kUploadPrefix) &&
-                   (stale_seconds == 0 || now - st.st_mtim.tv_sec > stale_seconds)) {
-            stale.emplace_back(n);
-        }
-    }
-    for (const std::string& n : stale)
-        if (unlinkat(dirfd(d), n.c_str(), 0) == 0)
-            log(Level::notice, "store: removed {}/{}, left by an upload that never finished", where,
-                n);
-    for (const std::string& n : folders) {
-        const Fd sub(openat(dirfd(d), n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (sub) purge_uploads(sub.get(), where + "/" + n, now, stale_seconds, depth + 1);
-    }
-    closedir(d);
-}
-
-} // namespace
-
-void Store::purge(const StoreConfig& config, std::int64_t stale_seconds, bool uploads) {
-    const Fd root(::open(config.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!root) return;
-    const std::int64_t now = realtime_ns() / 1'000'000'000;
-    if (uploads) purge_uploads(root.get(), config.root, now, stale_seconds, 0);
-    // With trash_days = 0 nothing stays: what an earlier setting left in the trash goes too.
-    const int trash = openat(root.get(), std::string(kTrash).c_str(),
-                             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (trash < 0) return;
-    DIR* d = fdopendir(trash);
-    if (d == nullptr) {
-        close(trash);
-        return;
-    }
-    std::vector<std::string> old;
-    while (const dirent* e = readdir(d)) {
-        // Entries are named <ms since the epoch>-<id>[-version][-n].
-        long long ms = 0;
-        if (e->d_name[0] == '.' || std::sscanf(e->d_name, "%lld-", &ms) != 1) continue;
-        if (config.trash_days == 0 || now - ms / 1000 > std::int64_t(config.trash_days) * 86400)
-            old.emplace_back(e->d_name);
-    }
-    for (const std::string& n : old) {
-        if (remove_tree(dirfd(d), n))
-            log(Level::notice, "store: purged {} from the trash (older than {} days)", n,
-                config.trash_days);
-    }
-    closedir(d);
 }
 
 } // namespace wfhookd

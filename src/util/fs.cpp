@@ -3,8 +3,12 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
+#include <string>
 #include <sys/stat.h>
+#include <utility>
+#include <vector>
 
 namespace wfhookd {
 
@@ -66,6 +70,28 @@ bool make_dirs(const std::string& dir, std::string& error, mode_t mode) {
         }
     }
     return true;
+}
+
+bool remove_tree_at(int parent, const std::string& name) {
+    const int fd = openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return unlinkat(parent, name.c_str(), 0) == 0 || errno == ENOENT;
+    DIR* d = fdopendir(fd);
+    if (d == nullptr) {
+        close(fd);
+        return false;
+    }
+    bool ok = true;
+    std::vector<std::pair<std::string, bool>> entries;
+    while (const dirent* e = readdir(d)) {
+        const std::string_view n(e->d_name);
+        if (n == "." || n == "..") continue;
+        entries.emplace_back(e->d_name, e->d_type == DT_DIR || e->d_type == DT_UNKNOWN);
+    }
+    for (const auto& [child, dir] : entries)
+        ok = (dir ? remove_tree_at(dirfd(d), child) : unlinkat(dirfd(d), child.c_str(), 0) == 0) &&
+             ok;
+    closedir(d);
+    return unlinkat(parent, name.c_str(), AT_REMOVEDIR) == 0 && ok;
 }
 
 } // namespace wfhookd

@@ -48,6 +48,11 @@ int sync_directory(const std::string& dir);
 int rename_new(const std::string& from, const std::string& to);
 int rename_new_at(int from_dir, const char* from, int to_dir, const char* to);
 
+// Removes `name` in the directory `parent`: a folder with everything in it, anything else as
+// a file. Never follows a symbolic link (a link is removed, not what it points to). True when
+// it is gone, also when it was already.
+bool remove_tree_at(int parent, const std::string& name);
+
 // mkdir -p, with `mode` for what it creates (less the umask, but never less than rwx for the
 // owner); false with `error` naming the path.
 bool make_dirs(const std::string& dir, std::string& error, mode_t mode = 0750);

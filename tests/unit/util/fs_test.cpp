@@ -54,6 +54,24 @@ BOOST_AUTO_TEST_CASE(make_dirs_keeps_the_folders_usable_under_any_umask) {
     BOOST_TEST(error.find("file/sub") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(remove_tree_at_removes_a_folder_and_never_follows_a_link) {
+    wftest::TempDir dir;
+    dir.write("outside/keep.txt", "not ours\n");
+    dir.write("tree/a/b/deep.txt", "x");
+    dir.write("tree/top.txt", "y");
+    BOOST_TEST_REQUIRE(
+        symlink(dir.file("outside").c_str(), dir.file("tree/a/to-outside").c_str()) == 0);
+    BOOST_TEST_REQUIRE(symlink(dir.file("outside/keep.txt").c_str(), dir.file("link").c_str()) ==
+                       0);
+    const Fd parent(open(dir.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    BOOST_TEST(remove_tree_at(parent.get(), "tree"));
+    BOOST_TEST(!wftest::file_exists(dir.file("tree")));
+    BOOST_TEST(remove_tree_at(parent.get(), "link")); // the link goes, not its target
+    BOOST_TEST(!wftest::file_exists(dir.file("link")));
+    BOOST_TEST(wftest::read_file(dir.file("outside/keep.txt")) == "not ours\n");
+    BOOST_TEST(remove_tree_at(parent.get(), "never-there")); // already gone is gone
+}
+
 BOOST_AUTO_TEST_CASE(fd_closes_what_it_owns) {
     const int raw = open("/dev/null", O_RDONLY | O_CLOEXEC);
     BOOST_TEST_REQUIRE(raw >= 0);
