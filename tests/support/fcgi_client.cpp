@@ -1,5 +1,6 @@
 #include "fcgi_client.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
@@ -186,39 +187,32 @@ std::string read_until_eof(int fd, std::chrono::milliseconds timeout) {
     return out;
 }
 
-namespace {
-
-// Whether `bytes` hold a complete END_REQUEST record (walking whole records).
-bool has_end_request(std::string_view bytes) {
-    std::size_t pos = 0;
-    while (pos + 8 <= bytes.size()) {
-        const auto* h = reinterpret_cast<const unsigned char*>(bytes.data() + pos);
-        const std::size_t len = 8 + ((std::size_t(h[4]) << 8) | h[5]) + h[6];
-        if (pos + len > bytes.size()) return false;
-        if (h[1] == kEndRequest) return true;
-        pos += len;
-    }
-    return false;
-}
-
-} // namespace
-
 std::string read_reply(int fd, std::chrono::milliseconds timeout) {
     std::string out;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     char buf[8192];
-    while (!has_end_request(out)) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) break;
-        pollfd p{fd, POLLIN, 0};
-        const int r = poll(&p, 1, static_cast<int>(left.count()));
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        const ssize_t n = read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        out.append(buf, static_cast<std::size_t>(n));
+    // Exactly `n` more bytes into `out`: never a byte of the next reply on the connection.
+    const auto read_n = [&](std::size_t n) {
+        while (n > 0) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - std::chrono::steady_clock::now());
+            if (left.count() <= 0) return false;
+            pollfd p{fd, POLLIN, 0};
+            const int r = poll(&p, 1, static_cast<int>(left.count()));
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) return false;
+            const ssize_t got = read(fd, buf, std::min(n, sizeof buf));
+            if (got < 0 && errno == EINTR) continue;
+            if (got <= 0) return false;
+            out.append(buf, static_cast<std::size_t>(got));
+            n -= static_cast<std::size_t>(got);
+        }
+        return true;
+    };
+    while (read_n(8)) {
+        const auto* h = reinterpret_cast<const unsigned char*>(out.data() + out.size() - 8);
+        const std::uint8_t type = h[1];
+        if (!read_n(((std::size_t(h[4]) << 8) | h[5]) + h[6]) || type == kEndRequest) break;
     }
     return out;
 }

@@ -45,7 +45,8 @@ bool write_all(int fd, std::string_view data);
 std::string read_until_eof(int fd, std::chrono::milliseconds timeout);
 
 // Reads one reply on a connection that stays open (FCGI_KEEP_CONN): up to and including its
-// END_REQUEST record, or what came before EOF or the deadline.
+// END_REQUEST record and not a byte further (a reply pipelined behind it stays on the
+// connection for the next call), or what came before EOF or the deadline.
 std::string read_reply(int fd, std::chrono::milliseconds timeout);
 
 // Sends one request on a new connection to a unix socket and returns the reply.
