@@ -398,9 +398,6 @@ void Master::signal_workers(int sig, bool only_other_generations) {
     for (Worker& w : workers_) {
         if (only_other_generations && w.generation == current_.number) continue;
         if (w.stopping && sig == SIGTERM) continue;
-        // Retired for a generation that stays: it takes no further request (worker.cpp). On
-        // a full stop the last workers still answer what reaches them.
-        if (sig == SIGTERM && only_other_generations) sb_->slot(w.slot).retiring.store(true);
         kill_worker(w, sig);
         w.stopping = true;
     }

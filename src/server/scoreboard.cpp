@@ -57,7 +57,6 @@ int Scoreboard::claim_slot(std::uint32_t generation) {
         s.endpoint.store(-1);
         s.action.store(-1);
         s.child_pgid.store(0);
-        s.retiring.store(false);
         s.pid.store(0);
         s.state.store(WorkerState::starting);
         if (slots_used_.load() < i + 1) slots_used_.store(i + 1);

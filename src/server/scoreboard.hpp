@@ -30,10 +30,6 @@ struct WorkerSlot {
     std::atomic<std::int32_t> endpoint;   // index into endpoints() while busy, -1 unknown
     std::atomic<std::int32_t> action;     // shared action index held while running, -1
     std::atomic<pid_t> child_pgid;        // process group of a running exec action, 0
-    // Set by the master just before it sends SIGTERM to a generation that another one
-    // replaces: the worker takes no further request, even before the signal reaches it (it
-    // may be busy, with the signal blocked), and hands what arrives to the new workers.
-    std::atomic<bool> retiring;
 };
 
 struct ActionCounters {

@@ -444,11 +444,7 @@ void Worker::run(const sigset_t& wait_mask) {
     slot_.state.store(WorkerState::idle);
     unsigned without_wait = 0;
     epoll_event events[16];
-    // Retired by the master after a reload (the flag is set before SIGTERM, which may still be
-    // blocked here, busy): no further request with the old configuration (a revoked key) on
-    // the connections we hold; they go to the new generation (stop_connections).
-    const auto retired = [&] { return slot_.retiring.load(std::memory_order_relaxed); };
-    while (!g_stop && !retired() && !stopping_) {
+    while (!g_stop && !stopping_) {
         // Signals are let in only inside epoll_pwait, and even there only when it has to wait:
         // with connections ready it returns them and leaves a signal pending. So every
         // kSignalCheck rounds, look at the pending signals ourselves: a stop or a reload is
@@ -470,14 +466,11 @@ void Worker::run(const sigset_t& wait_mask) {
         const int n = epoll_pwait(ep_, events, 16, wait_ms(monotonic_ns()), &wait_mask);
         if (n <= 0) without_wait = 0;
         for (int i = 0; i < n && !stopping_; ++i) {
-            // A wakeup for the listening or hand-over socket went to this worker alone
-            // (EPOLLEXCLUSIVE): it is answered even when retired meanwhile, or it would wait
-            // for the next one.
             if (events[i].data.fd == args_.listen_fd)
                 accept_one();
             else if (events[i].data.fd == args_.handoff_recv)
                 take_handed_over();
-            else if (Connection* c = find(events[i].data.fd); c != nullptr && !retired())
+            else if (Connection* c = find(events[i].data.fd))
                 on_ready(*c);
         }
         expire(monotonic_ns());

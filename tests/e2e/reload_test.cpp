@@ -142,43 +142,6 @@ BOOST_AUTO_TEST_CASE(a_worker_with_a_full_backlog_still_notices_its_sigterm) {
     BOOST_TEST(served_by_old <= 1 + 32, served_by_old << " requests served after SIGTERM");
 }
 
-// Once "reload complete" is logged, nothing that arrives later is answered with the old
-// configuration (a revoked key, a removed action), not even by an old worker that is busy
-// with SIGTERM still blocked: a request queued on its kept connection goes to a new worker.
-BOOST_AUTO_TEST_CASE(after_reload_complete_a_busy_old_worker_takes_no_further_request) {
-    TempDir out;
-    const auto config = [&](int extra) {
-        WfhookdOptions o = with_actions(extra);
-        // Long enough that the reload completes while the action runs.
-        o.actions += exec_action("slow", "sleep.sh", "3 " + out.file("pid"), 10);
-        return o;
-    };
-    TempDir dir;
-    Wfhookd w(dir, config(0));
-    w.start();
-    const auto call = [&](const std::string& action) {
-        return fcgi_request({{"REQUEST_METHOD", "GET"},
-                             {"DOCUMENT_URI", "/customAction"},
-                             {"QUERY_STRING", "name=" + action + "&documentId=1"},
-                             {"HTTP_APIKEY", w.api_key()},
-                             {"HTTP_USERNAME", "u"}},
-                            {}, 1, true);
-    };
-    const int fd = connect_unix(w.socket_path());
-    BOOST_TEST_REQUIRE(fd >= 0);
-    BOOST_TEST_REQUIRE(write_all(fd, call("slow")));
-    BOOST_TEST_REQUIRE(wait_until([&] { return file_exists(out.file("pid")); }));
-    w.write_config(config(1));
-    w.process().signal(SIGHUP);
-    BOOST_TEST_REQUIRE(w.wait_log("reload complete"));
-    BOOST_TEST_REQUIRE(write_all(fd, call("extra1"))); // only the new configuration has it
-    BOOST_TEST(fcgi_parse_reply(read_reply(fd, 10s)).status == 200);
-    const FcgiReply next = fcgi_parse_reply(read_reply(fd, 10s));
-    BOOST_TEST(next.complete);
-    BOOST_TEST(next.status == 200, next.body);
-    close(fd);
-}
-
 // Emergency revocation (docs/operations.md): empty the key file and reload. The leaked key
 // stops working at once; the log says why; a new key works as soon as it is in the file.
 BOOST_AUTO_TEST_CASE(emptying_the_key_file_and_reloading_revokes_every_key) {

@@ -74,7 +74,7 @@ BOOST_AUTO_TEST_CASE(created_empty) {
         const wfhookd::WorkerSlot& s = sb.slot(i);
         not_free += s.state.load() != WorkerState::free;
         bad_fields += s.endpoint.load() != -1 || s.action.load() != -1 || s.pid.load() != 0 ||
-                      s.child_pgid.load() != 0 || s.requests.load() != 0 || s.retiring.load();
+                      s.child_pgid.load() != 0 || s.requests.load() != 0;
     }
     BOOST_TEST(not_free == 0);
     BOOST_TEST(bad_fields == 0);
@@ -111,7 +111,6 @@ BOOST_AUTO_TEST_CASE(claim_resets_what_the_previous_worker_left) {
     s.endpoint.store(2);
     s.action.store(3);
     s.child_pgid.store(4343);
-    s.retiring.store(true); // the master retired that worker
     b.sb->release_slot(0);
     BOOST_TEST((s.state.load() == WorkerState::free));
     BOOST_TEST(s.pid.load() == 0);
@@ -129,7 +128,6 @@ BOOST_AUTO_TEST_CASE(claim_resets_what_the_previous_worker_left) {
     BOOST_TEST(s.request_ns.load() == 0);
     BOOST_TEST(s.child_pgid.load() == 0);
     BOOST_TEST(s.pid.load() == 0);
-    BOOST_TEST(!s.retiring.load()); // a new worker in the slot takes requests
 }
 
 BOOST_AUTO_TEST_CASE(claim_fails_when_every_slot_is_taken) {
