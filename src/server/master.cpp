@@ -212,9 +212,10 @@ std::size_t Master::ready_workers(std::uint32_t generation, std::int64_t now,
 
 void Master::finish_reload_if_ready() {
     // Once a worker of the new generation has died at start, accepting is no longer proof
-    // enough: its successors take over only after living as long as a healthy worker does.
-    // Otherwise a configuration whose workers die at random could take over between two
-    // deaths, retire the generation that works, and then make the master give up.
+    // enough: the generation takes over only when one of its workers has lived as long as a
+    // healthy worker does (maintain_pool then clears the count). Otherwise a configuration
+    // whose workers die at random could take over between two deaths, retire the generation
+    // that works, and then make the master give up.
     const std::int64_t min_age = start_failures_ > 0 ? kHealthyAfterNs : 0;
     if (!reload_pending_ ||
         ready_workers(current_.number, monotonic_ns(), min_age) < current_.config->server.workers)
