@@ -43,12 +43,23 @@ fuzz:
 
 $(FUZZERS:%=fuzz-run-%): fuzz-run-%: $(FUZZ_DIR)/%_fuzzer
 	@mkdir -p $(FUZZ_DIR)/corpus/$*
-	@rm -f $(FUZZ_DIR)/crash-$*-*
+	@rm -f $(FUZZ_DIR)/crash-$*-* $(FUZZ_DIR)/stalled-$*-*
 	@echo "== fuzzing $* for $(FUZZ_SECONDS) s"
 	@$(FUZZ_ENV_$*) $(FUZZ_DIR)/$*_fuzzer -max_total_time=$(FUZZ_SECONDS) -timeout=20 -print_final_stats=1 \
 		-artifact_prefix=$(FUZZ_DIR)/crash-$*- $(FUZZ_OPTS_$*) \
 		$(FUZZ_DIR)/corpus/$* fuzz/corpus/$* >$(FUZZ_DIR)/$*.log 2>&1 || true
 	@grep -E '^(Done|stat::(number_of_executed_units|new_units_added|peak_rss_mb))' $(FUZZ_DIR)/$*.log || true
+	@# A unit reported slow (over 10 s) or timed out (20 s) is replayed alone: one that then runs
+	@# within 5 s was the machine stalling (a VM descheduled: seen once in CI, a 13 s "slow
+	@# unit" that replays in milliseconds), not the code. It is kept as stalled-*, not a failure.
+	@# Every other artifact, and a slow one that stays slow, fails.
+	@for a in $(FUZZ_DIR)/crash-$*-slow-unit-* $(FUZZ_DIR)/crash-$*-timeout-*; do \
+		[ -e "$$a" ] || continue; \
+		if $(FUZZ_ENV_$*) $(FUZZ_DIR)/$*_fuzzer -timeout=5 $(FUZZ_OPTS_$*) -artifact_prefix=$(FUZZ_DIR)/replay-$*- "$$a" >$(FUZZ_DIR)/$*.replay.log 2>&1; then \
+			mv "$$a" "$(FUZZ_DIR)/stalled-$${a#$(FUZZ_DIR)/crash-}"; \
+			echo "fuzzer $*: $$(basename "$$a") was slow once but replays within 5 s: the machine stalled, not the code"; \
+		fi; \
+	done
 	@if ls $(FUZZ_DIR)/crash-$*-* >/dev/null 2>&1; then \
 		tail -40 $(FUZZ_DIR)/$*.log; echo "fuzzer $* found a crash, a hang or a slow input: $$(ls $(FUZZ_DIR)/crash-$*-*)"; exit 1; fi
 	@grep -q '^Done' $(FUZZ_DIR)/$*.log || { tail -40 $(FUZZ_DIR)/$*.log; echo "fuzzer $* did not finish"; exit 1; }
